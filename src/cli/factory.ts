@@ -1,0 +1,26 @@
+// Owns construction of everything a command may touch. Tests build their own ports and call main,
+// so every command runs in-process against captured streams.
+
+import type { IOStreams, ProcessPorts } from '../io/streams.js'
+import { createIOStreams } from '../io/streams.js'
+
+/** The global flags of SPEC.md §9.1. */
+export interface GlobalFlags {
+  readonly profile?: string
+  readonly server?: string
+  readonly json: boolean
+  readonly input: boolean
+  readonly color: boolean
+  readonly quiet: boolean
+  readonly debug: boolean
+}
+
+export interface Factory {
+  readonly io: IOStreams
+  readonly globals: GlobalFlags
+  readonly env: ProcessPorts['env']
+}
+
+export function createFactory(ports: ProcessPorts, globals: GlobalFlags): Factory {
+  return { io: createIOStreams(ports), globals, env: ports.env }
+}

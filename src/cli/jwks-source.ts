@@ -1,0 +1,81 @@
+// Owns getting JWKS text for verification: a local file, an https URL (http only for loopback),
+// or the server's own /v2/audit-log-webhook/jwks.json. At most 1 MiB, fetched once, 30 s budget.
+
+import { createReadStream } from 'node:fs'
+import { request } from 'undici'
+import { CliError, UsageError } from './errors.js'
+
+export type JwksSource = 'file' | 'url' | 'network'
+
+export interface LoadedJwks {
+  readonly text: string
+  readonly source: JwksSource
+}
+
+const MAX_JWKS_BYTES = 1024 * 1024
+const FETCH_TIMEOUT_MS = 30_000
+
+async function readCapped(chunks: AsyncIterable<Buffer>, what: string): Promise<string> {
+  const parts: Buffer[] = []
+  let total = 0
+  for await (const chunk of chunks) {
+    total += chunk.length
+    if (total > MAX_JWKS_BYTES) throw new CliError(`${what} is larger than 1 MiB; is it really a JWKS?`)
+    parts.push(chunk)
+  }
+  return Buffer.concat(parts).toString('utf8')
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname)
+}
+
+async function fetchJwks(url: URL, token: string | undefined): Promise<string> {
+  try {
+    const response = await request(url, {
+      method: 'GET',
+      headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+    })
+    if (response.statusCode < 200 || response.statusCode > 299) {
+      await response.body.dump()
+      throw new CliError(`fetching the JWKS from ${url} failed: HTTP ${response.statusCode}`)
+    }
+    return await readCapped(response.body, `the JWKS at ${url}`)
+  } catch (error) {
+    if (error instanceof CliError) throw error
+    const reason = error instanceof Error && error.name === 'TimeoutError' ? 'timed out after 30s' : String(error)
+    throw new CliError(`fetching the JWKS from ${url} failed: ${reason}`)
+  }
+}
+
+/** Where the JWKS of the server comes from when no --jwks is given (SPEC.md §9.7). */
+export interface ServerTarget {
+  readonly server: string | undefined
+  readonly token: string | undefined
+  warn(message: string): void
+}
+
+export async function loadJwks(jwks: string | undefined, target: ServerTarget): Promise<LoadedJwks> {
+  if (jwks === undefined) {
+    if (!target.server) {
+      throw new UsageError('no keys to verify with: pass --jwks FILE|URL, or --server URL to use that server JWKS')
+    }
+    if (!target.token) target.warn('Warning: no token set, so the JWKS is fetched anonymously (the default org keys)')
+    const url = new URL(`${target.server.replace(/\/+$/, '')}/v2/audit-log-webhook/jwks.json`)
+    return { text: await fetchJwks(url, target.token), source: 'network' }
+  }
+  if (/^https?:\/\//i.test(jwks)) {
+    const url = new URL(jwks)
+    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+      throw new UsageError(`--jwks ${jwks} uses http; use https (http is allowed only for loopback addresses)`)
+    }
+    return { text: await fetchJwks(url, undefined), source: 'url' }
+  }
+  try {
+    return { text: await readCapped(createReadStream(jwks), `JWKS file ${jwks}`), source: 'file' }
+  } catch (error) {
+    if (error instanceof CliError) throw error
+    throw new CliError(`cannot read JWKS file ${jwks}: ${(error as Error).message}`)
+  }
+}

@@ -1,0 +1,169 @@
+// Owns argv -> exit code: builds the commander tree (only the invoked command is loaded), runs it
+// with a Factory, and maps every error to SPEC.md §9.4's exit codes through exitCodeFor.
+
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import type { ProcessPorts } from '../io/streams.js'
+import type { CommandDefinition, FlagSpec } from './define-command.js'
+import { flagName } from './define-command.js'
+import { CliError, EXIT, exitCodeFor } from './errors.js'
+import type { GlobalFlags } from './factory.js'
+import { createFactory } from './factory.js'
+import type { CommandModule, RegistryEntry } from './registry.js'
+import { registry } from './registry.js'
+import { VERSION } from './version.js'
+
+const BIN = 'konnect-audit'
+/** Global flags that take a value, so the word after them is not a command name. */
+const GLOBAL_VALUE_FLAGS = new Set(['--profile', '--server'])
+
+/** The registry entry named by the leading words of argv (longest match), if any. */
+export function findEntry(argv: readonly string[]): RegistryEntry | undefined {
+  const words: string[] = []
+  for (let i = 0; i < argv.length && words.length < 3; i++) {
+    const token = argv[i] as string
+    if (token === '--') break
+    if (token.startsWith('-')) {
+      if (words.length > 0) break
+      if (GLOBAL_VALUE_FLAGS.has(token)) i++
+      continue
+    }
+    words.push(token)
+  }
+  const matches = registry.filter((entry) => entry.name.split(' ').every((word, i) => words[i] === word))
+  return matches.sort((a, b) => b.name.length - a.name.length)[0]
+}
+
+function parseInteger(min: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) < min) {
+      throw new InvalidArgumentError(`expected a whole number of at least ${min}`)
+    }
+    return Number(value)
+  }
+}
+
+function optionFor(key: string, flag: FlagSpec): Option {
+  const long = flagName(key)
+  const short = 'short' in flag && flag.short ? `-${flag.short}, ` : ''
+  switch (flag.kind) {
+    case 'boolean':
+      return new Option(`${short}${long}`, flag.help)
+    case 'string':
+      return new Option(`${short}${long} <${flag.placeholder}>`, flag.help)
+    case 'integer':
+      return new Option(`${long} <${flag.placeholder}>`, flag.help).argParser(parseInteger(flag.min))
+    case 'enum': {
+      const option = new Option(`${long} <${flag.choices.join('|')}>`, flag.help).choices(flag.choices)
+      return flag.defaultValue === undefined ? option : option.default(flag.defaultValue)
+    }
+  }
+}
+
+function examplesText(examples: readonly string[]): string {
+  return examples.length === 0 ? '' : `\nExamples:\n${examples.map((example) => `  $ ${example}`).join('\n')}\n`
+}
+
+function addCommand(program: Command, definition: CommandDefinition, onRun: (leaf: Command) => Promise<void>): void {
+  const words = definition.name.split(' ')
+  let parent = program
+  for (const word of words.slice(0, -1)) {
+    parent = parent.commands.find((command) => command.name() === word) ?? parent.command(word)
+  }
+  const leaf = parent.command(words.at(-1) as string).description(definition.summary)
+  for (const arg of definition.args) {
+    leaf.argument(arg.variadic ? `[${arg.name}...]` : `<${arg.name}>`, arg.help)
+  }
+  for (const [key, flag] of Object.entries(definition.flags)) leaf.addOption(optionFor(key, flag))
+  leaf.addHelpText('after', examplesText(definition.examples))
+  leaf.action(async (...actionArgs: unknown[]) => onRun(actionArgs.at(-1) as Command))
+}
+
+function buildProgram(ports: ProcessPorts): Command {
+  const program = new Command(BIN)
+    .description('Self-hosted, Konnect-compatible audit logging: serve, deliver, pull and verify signed events')
+    .version(VERSION, '--version', 'Print the version')
+    .helpOption('-h, --help', 'Show help')
+    .helpCommand(false)
+    .option('--profile <name>', 'Profile to use (default: the current profile)')
+    .option('--server <url>', 'Server URL, overriding the profile')
+    .option('--json', 'Print machine-readable JSON on stdout')
+    .option('--no-input', 'Never prompt; fail with a usage error instead')
+    .option('--no-color', 'Disable colour (also NO_COLOR)')
+    .option('-q, --quiet', 'Print only data, warnings that matter, and errors')
+    .option('--debug', 'Log HTTP requests to stderr, with secrets redacted')
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeOut: (text) => ports.stdout.write(text),
+      writeErr: (text) => ports.stderr.write(text),
+      outputError: () => {},
+    })
+    .addHelpText(
+      'after',
+      `${examplesText([`${BIN} verify audit.ndjson.gz --jwks jwks.json`])}\nRun '${BIN} <command> --help' for a command's flags.\n`,
+    )
+  return program
+}
+
+function globalsOf(program: Command, env: ProcessPorts['env']): GlobalFlags {
+  const opts = program.opts<{
+    profile?: string
+    server?: string
+    json?: boolean
+    input: boolean
+    color: boolean
+    quiet?: boolean
+    debug?: boolean
+  }>()
+  return {
+    ...(opts.profile === undefined ? {} : { profile: opts.profile }),
+    ...(opts.server === undefined ? {} : { server: opts.server }),
+    json: opts.json === true,
+    input: opts.input,
+    color: opts.color && !env.NO_COLOR,
+    quiet: opts.quiet === true,
+    debug: opts.debug === true,
+  }
+}
+
+/** One line for a commander parse error: what was wrong and where help is. */
+function usageMessage(error: CommanderError, argv: readonly string[]): string {
+  const detail = error.message
+    .replace(/^error: /, '')
+    .replace(/\n+/g, ' ')
+    .trim()
+  const entry = findEntry(argv)
+  return `Error: ${detail} (see '${BIN}${entry ? ` ${entry.name}` : ''} --help')`
+}
+
+/** Runs the CLI on `argv` (without node and script) and returns the process exit code. */
+export async function main(argv: readonly string[], ports: ProcessPorts): Promise<number> {
+  const program = buildProgram(ports)
+  const entry = findEntry(argv)
+  for (const other of registry) {
+    if (other !== entry) program.command(other.name.split(' ')[0] as string).description(other.summary)
+  }
+  let debug = false
+  try {
+    if (entry) {
+      const module: CommandModule = await entry.load()
+      addCommand(program, module.definition, async (leaf) => {
+        const globals = globalsOf(program, ports.env)
+        debug = globals.debug
+        await module.run({ ...leaf.opts(), args: leaf.args }, createFactory(ports, globals))
+      })
+    }
+    await program.parseAsync([...argv], { from: 'user' })
+    return EXIT.ok
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok
+      if (error.code !== 'commander.help') ports.stderr.write(`${usageMessage(error, argv)}\n`)
+      return EXIT.usage
+    }
+    const message = error instanceof CliError ? error.message : `unexpected error: ${String(error)}`
+    ports.stderr.write(`Error: ${message}\n`)
+    if (debug && error instanceof Error && !(error instanceof CliError)) ports.stderr.write(`${error.stack}\n`)
+    return exitCodeFor(error)
+  }
+}

@@ -1,0 +1,61 @@
+// Owns the worker_threads pool that verifies line chunks on every core (SPEC.md §9.7). Callers
+// bound the chunks in flight; each chunk goes to the least busy worker, and results come back
+// as promises, so the caller keeps input order by awaiting them in order.
+
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import type { LineFormat } from '../core/extract.js'
+import type { ChunkVerdicts, LineChunk } from '../core/verify-chunk.js'
+import type { VerifyRequest, VerifyResponse, VerifyWorkerData } from './verify-worker.js'
+
+interface PoolWorker {
+  readonly worker: Worker
+  readonly pending: Map<number, { resolve(v: ChunkVerdicts): void; reject(e: Error): void }>
+}
+
+/**
+ * The compiled worker script. Under vitest this module runs from src/*.ts, which a worker
+ * thread cannot load, so it points at the build output (npm test builds first).
+ */
+function workerScript(): URL {
+  const here = import.meta.url
+  if (!here.endsWith('.ts')) return new URL('./verify-worker.js', here)
+  const path = fileURLToPath(new URL('./verify-worker.js', here))
+  return new URL(`file://${path.replace(/\/src\/io\/verify-worker\.js$/, '/dist/io/verify-worker.js')}`)
+}
+
+export class VerifyPool {
+  private readonly workers: PoolWorker[]
+  private nextId = 0
+
+  constructor(jobs: number, jwksText: string, format: LineFormat | null) {
+    const workerData: VerifyWorkerData = { jwksText, format }
+    this.workers = Array.from({ length: jobs }, () => {
+      const entry: PoolWorker = { worker: new Worker(workerScript(), { workerData }), pending: new Map() }
+      entry.worker.on('message', ({ id, verdicts }: VerifyResponse) => {
+        entry.pending.get(id)?.resolve(verdicts)
+        entry.pending.delete(id)
+      })
+      entry.worker.on('error', (error) => {
+        for (const waiter of entry.pending.values()) waiter.reject(error)
+        entry.pending.clear()
+      })
+      return entry
+    })
+  }
+
+  /** Verifies a chunk on the least busy worker; the chunk's buffers are transferred. */
+  verify(chunk: LineChunk): Promise<ChunkVerdicts> {
+    const target = this.workers.reduce((best, entry) => (entry.pending.size < best.pending.size ? entry : best))
+    const id = this.nextId++
+    return new Promise((resolve, reject) => {
+      target.pending.set(id, { resolve, reject })
+      const request: VerifyRequest = { id, chunk }
+      target.worker.postMessage(request, [chunk.data.buffer, chunk.ends.buffer, chunk.tooLong.buffer])
+    })
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((entry) => entry.worker.terminate()))
+  }
+}

@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { signJsonLine, unsignedJsonLine } from '../../src/core/canonical-json.js'
 import { renderCefLine, unsignedCefLine } from '../../src/core/cef.js'
@@ -6,6 +10,7 @@ import { readJwks } from '../../src/core/jwks.js'
 import { createSigner, kidOf } from '../../src/core/signing.js'
 import { LineVerifier } from '../../src/core/verify.js'
 import {
+  JWKS_PATH,
   TEST_JWKS,
   TEST_KID,
   TEST_PUBLIC_KEY,
@@ -56,5 +61,41 @@ describe('Appendix A golden vectors', () => {
     expect(verdictOf(V1.json.replace(/,"sig":"[^"]+"/, ''))).toMatchObject({ status: 'unsigned', reason: 'no_sig' })
     const reserialised = V2.json.replace('9007199254740993', '9007199254740992')
     expect(verdictOf(reserialised)).toMatchObject({ status: 'invalid', reason: 'no_matching_key' })
+  })
+})
+
+describe('the OpenSSL recipe of SPEC.md §4.6, run by bash on the vectors', () => {
+  const recipe = new URL('../fixtures/openssl-verify.sh', import.meta.url).pathname
+
+  const run = (line: string, format: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'ka-recipe-'))
+    return spawnSync('bash', [recipe], {
+      cwd: dir,
+      env: { ...process.env, JWKS: JWKS_PATH, LINE: line, FORMAT: format },
+      encoding: 'utf8',
+    })
+  }
+
+  for (const [label, lines] of [
+    ['V1', V1],
+    ['V2', V2],
+  ] as const) {
+    it(`${label}: JSON, CEF and CPS lines verify`, () => {
+      for (const [format, line] of [
+        ['json', lines.json],
+        ['cef', lines.cef],
+        ['cps', lines.cps],
+      ]) {
+        const result = run(line as string, format as string)
+        expect(result.stdout + result.stderr).toContain('Signature Verified Successfully')
+        expect(result.status).toBe(0)
+      }
+    })
+  }
+
+  it('a tampered line fails', () => {
+    const result = run(V2.json.replace('9007199254740993', '9007199254740992'), 'json')
+    expect(result.stdout + result.stderr).toContain('Signature Verification Failure')
+    expect(result.status).toBe(1)
   })
 })

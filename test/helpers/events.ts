@@ -2,10 +2,10 @@
 
 import type { KeyObject } from 'node:crypto'
 import type { AuthenticationEvent, AuthorizationEvent, GatewayAccessEvent } from '../../src/core/events.js'
-import { jwkOf, writeJwks } from '../../src/core/jwks.js'
 import type { KeyStatus } from '../../src/core/jwks.js'
-import { createSigner, generatePrivateKey, rawPublicKeyOf } from '../../src/core/signing.js'
+import { jwkOf, writeJwks } from '../../src/core/jwks.js'
 import type { Signer } from '../../src/core/signing.js'
+import { createSigner, generatePrivateKey, rawPublicKeyOf } from '../../src/core/signing.js'
 import { parseTraceId } from '../../src/util/u64.js'
 
 const common = {

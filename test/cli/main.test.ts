@@ -1,0 +1,57 @@
+import { describe, expect, it, vi } from 'vitest'
+import { registry } from '../../src/cli/registry.js'
+import { VERSION } from '../../src/cli/version.js'
+import { JWKS_PATH, VECTORS_LOG_PATH } from '../fixtures/vectors.js'
+import { runCli } from '../helpers/run-cli.js'
+
+describe('CLI root', () => {
+  it('prints the version and loads no command module', async () => {
+    const loads = registry.map((entry) => vi.spyOn(entry, 'load'))
+    const run = await runCli(['--version'])
+    expect(run).toEqual({ exitCode: 0, stdout: `${VERSION}\n`, stderr: '' })
+    expect(VERSION).toMatch(/^\d+\.\d+\.\d+/)
+    const help = await runCli(['--help'])
+    expect(help.exitCode).toBe(0)
+    expect(help.stdout).toContain('verify')
+    expect(help.stdout).toContain('Examples:')
+    for (const load of loads) expect(load).not.toHaveBeenCalled()
+    vi.restoreAllMocks()
+  })
+
+  it('shows a command help with its flags and examples', async () => {
+    const run = await runCli(['verify', '--help'])
+    expect(run.exitCode).toBe(0)
+    expect(run.stdout).toContain('--jwks <file|url>')
+    expect(run.stdout).toContain('$ konnect-audit verify audit.ndjson.gz --jwks jwks.json')
+  })
+
+  it('exits 2 with a one-line hint for an unknown command', async () => {
+    const run = await runCli(['verfy', 'x.log'])
+    expect(run.exitCode).toBe(2)
+    expect(run.stderr).toBe("Error: unknown command 'verfy' (Did you mean verify?) (see 'konnect-audit --help')\n")
+  })
+
+  it('exits 2 for an unknown global flag', async () => {
+    const run = await runCli(['--frobnicate'])
+    expect(run.exitCode).toBe(2)
+    expect(run.stderr).toBe("Error: unknown option '--frobnicate' (see 'konnect-audit --help')\n")
+  })
+
+  it('exits 2 and shows help on stderr when no command is given', async () => {
+    const run = await runCli([])
+    expect(run.exitCode).toBe(2)
+    expect(run.stdout).toBe('')
+    expect(run.stderr).toContain('Usage: konnect-audit')
+  })
+
+  it('accepts global flags before and after the command', async () => {
+    for (const argv of [
+      ['--json', '-q', 'verify', VECTORS_LOG_PATH, '--jwks', JWKS_PATH],
+      ['verify', VECTORS_LOG_PATH, '--json', '--jwks', JWKS_PATH, '-q'],
+    ]) {
+      const run = await runCli(argv)
+      expect(run.exitCode).toBe(0)
+      expect(JSON.parse(run.stdout)).toMatchObject({ type: 'summary', valid: 6 })
+    }
+  })
+})

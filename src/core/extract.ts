@@ -3,11 +3,10 @@
 
 import { isUtf8 } from 'node:buffer'
 import { decodeBase64UrlStrict } from '../util/base64url.js'
-import { parseRfc3339Ms } from '../util/rfc3339.js'
 import { cefExtensionStart } from './cef.js'
 import { CPS_PREFIX } from './cps.js'
 import type { MemberSpan } from './json-scan.js'
-import { memberName, scanJsonObject } from './json-scan.js'
+import { memberNameIs, scanJsonObject } from './json-scan.js'
 
 export const LINE_FORMATS = ['json', 'cef', 'cps'] as const
 export type LineFormat = (typeof LINE_FORMATS)[number]
@@ -40,6 +39,8 @@ const SIGNATURE_BYTES = 64
 const CPS_PREFIX_BYTES = Buffer.from(CPS_PREFIX)
 const CEF_MARKER = Buffer.from('CEF:')
 const SIG_KEY = Buffer.from(' sig=')
+/** An RFC 3339 timestamp as a CEF prefix's first word; verify-chunk parses it when it counts. */
+const RFC3339_PREFIX = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/
 /** `,"sig":"` + 86 characters + `"}`. */
 const JSON_SIG_TAIL_BYTES = 8 + SIG_LENGTH + 2
 
@@ -99,13 +100,21 @@ function extractJson(line: Uint8Array, start: number, end: number, format: LineF
     const byte = view[i]
     if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) return malformed(format, 'parse_error')
   }
-  const names = scan.members.map((member) => memberName(view, member))
-  const sigIndex = names.indexOf('sig')
+  const { members } = scan
+  let sigIndex = -1
+  let sigCount = 0
+  let eventTsIndex = -1
+  members.forEach((member, i) => {
+    if (memberNameIs(view, member, 'sig')) {
+      sigIndex = i
+      sigCount++
+    } else if (eventTsIndex < 0 && memberNameIs(view, member, 'event_ts')) eventTsIndex = i
+  })
   if (sigIndex < 0) return { kind: 'unsigned', format }
-  const sig = scan.members[sigIndex] as MemberSpan
-  const isLast = sigIndex === names.length - 1 && names.lastIndexOf('sig') === sigIndex
+  const sig = members[sigIndex] as MemberSpan
   if (
-    !isLast ||
+    sigCount > 1 ||
+    sigIndex !== members.length - 1 ||
     sigIndex === 0 ||
     scan.end !== view.length ||
     view[sig.keyStart - 1] !== 0x2c ||
@@ -122,14 +131,13 @@ function extractJson(line: Uint8Array, start: number, end: number, format: LineF
   const message = Buffer.allocUnsafe(view.length - JSON_SIG_TAIL_BYTES + 1)
   message.set(view.subarray(0, view.length - JSON_SIG_TAIL_BYTES))
   message[message.length - 1] = 0x7d
-  return { kind: 'signed', format, message, signature, eventTs: jsonEventTs(view, scan.members, names) }
+  return { kind: 'signed', format, message, signature, eventTs: jsonEventTs(view, members[eventTsIndex]) }
 }
 
-function jsonEventTs(view: Uint8Array, members: MemberSpan[], names: string[]): string | null {
-  const member = members[names.indexOf('event_ts')]
+function jsonEventTs(view: Uint8Array, member: MemberSpan | undefined): string | null {
   if (!member || view[member.valueStart] !== 0x22) return null
   const raw = Buffer.from(view.buffer, view.byteOffset + member.valueStart, member.valueEnd - member.valueStart)
-  return JSON.parse(raw.toString('utf8')) as string
+  return raw.includes(0x5c) ? (JSON.parse(raw.toString('utf8')) as string) : raw.toString('latin1', 1, raw.length - 1)
 }
 
 function extractCef(line: Uint8Array): Extraction {
@@ -161,5 +169,5 @@ function cefEventTs(bytes: Buffer, cefStart: number): string | null {
   const space = bytes.indexOf(0x20)
   if (space <= 0 || space >= cefStart) return null
   const candidate = bytes.toString('latin1', 0, space)
-  return parseRfc3339Ms(candidate) === null ? null : candidate
+  return RFC3339_PREFIX.test(candidate) ? candidate : null
 }

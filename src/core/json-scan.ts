@@ -178,10 +178,16 @@ export function scanJsonObject(b: Uint8Array, start: number, end: number = b.len
   }
 }
 
-/** The decoded name of a member's key (keys are usually plain, so the common case is cheap). */
-export function memberName(b: Uint8Array, span: MemberSpan): string {
-  const raw = Buffer.from(b.buffer, b.byteOffset + span.keyStart, span.keyEnd - span.keyStart)
-  return raw.includes(BACKSLASH)
-    ? (JSON.parse(raw.toString('utf8')) as string)
-    : raw.toString('utf8', 1, raw.length - 1)
+/** Whether a member's key is `name` (ASCII), decoding the key only when it holds an escape. */
+export function memberNameIs(b: Uint8Array, span: MemberSpan, name: string): boolean {
+  const rawLength = span.keyEnd - span.keyStart
+  let escaped = false
+  for (let i = span.keyStart + 1; i < span.keyEnd - 1; i++) if (b[i] === BACKSLASH) escaped = true
+  if (escaped) {
+    const raw = Buffer.from(b.buffer, b.byteOffset + span.keyStart, rawLength).toString('utf8')
+    return (JSON.parse(raw) as string) === name
+  }
+  if (rawLength !== name.length + 2) return false
+  for (let i = 0; i < name.length; i++) if (b[span.keyStart + 1 + i] !== name.charCodeAt(i)) return false
+  return true
 }

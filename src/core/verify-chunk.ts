@@ -2,11 +2,11 @@
 // its verdicts in typed arrays, so worker threads exchange few objects per ~1 MiB of input.
 
 import { parseRfc3339Ms } from '../util/rfc3339.js'
-import type { LineFormat } from './extract.js'
+import type { Extraction, LineFormat } from './extract.js'
 import { LINE_FORMATS } from './extract.js'
 import { signatureKey } from './signature-index.js'
 import type { LineReason, LineStatus, LineVerdict, LineVerifier } from './verify.js'
-import { tooLongVerdict } from './verify.js'
+import { TOO_LONG } from './verify.js'
 
 export const LINE_STATUSES: readonly LineStatus[] = ['valid', 'invalid', 'unsigned', 'malformed']
 export const LINE_REASONS: readonly LineReason[] = [
@@ -67,12 +67,18 @@ export function verifyChunk(verifier: LineVerifier, chunk: LineChunk): ChunkVerd
     earliest: null as TimestampPoint | null,
     latest: null as TimestampPoint | null,
   }
+  let lastTsText: string | null = null
+  let lastTsMs: number | null = null
+  const extractions: Extraction[] = new Array(count)
   let start = 0
   for (let i = 0; i < count; i++) {
     const end = chunk.ends[i] as number
-    const verdict: LineVerdict =
-      chunk.tooLong[i] === 1 ? tooLongVerdict() : verifier.verify(chunk.data.subarray(start, end))
+    extractions[i] = chunk.tooLong[i] === 1 ? TOO_LONG : verifier.extract(chunk.data.subarray(start, end))
     start = end
+  }
+  const verdicts = extractions.map((extraction) => verifier.verdict(extraction))
+  for (let i = 0; i < count; i++) {
+    const verdict = verdicts[i] as LineVerdict
     result.status[i] = LINE_STATUSES.indexOf(verdict.status)
     result.format[i] = verdict.format === null ? NONE : LINE_FORMATS.indexOf(verdict.format)
     result.reason[i] = verdict.reason === null ? NONE : LINE_REASONS.indexOf(verdict.reason)
@@ -83,7 +89,11 @@ export function verifyChunk(verifier: LineVerifier, chunk: LineChunk): ChunkVerd
       result.signatureKeys[i * 2 + 1] = b
       result.hasSignature[i] = 1
     }
-    const ms = verdict.eventTs === null ? null : parseRfc3339Ms(verdict.eventTs)
+    if (verdict.eventTs !== null && verdict.eventTs !== lastTsText) {
+      lastTsText = verdict.eventTs
+      lastTsMs = parseRfc3339Ms(verdict.eventTs)
+    }
+    const ms = verdict.eventTs === null ? null : lastTsMs
     if (ms !== null && verdict.eventTs !== null) {
       if (!result.earliest || ms < result.earliest.ms) result.earliest = { ms, text: verdict.eventTs }
       if (!result.latest || ms > result.latest.ms) result.latest = { ms, text: verdict.eventTs }

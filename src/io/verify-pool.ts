@@ -1,6 +1,7 @@
 // Owns the worker_threads pool that verifies line chunks on every core (SPEC.md §9.7). Callers
 // bound the chunks in flight; each chunk goes to the least busy worker, and results come back
-// as promises, so the caller keeps input order by awaiting them in order.
+// as promises, so the caller keeps input order by awaiting them in order. Chunk buffers travel
+// to a worker and back and are reused, so memory does not depend on when a thread collects.
 
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
@@ -24,24 +25,46 @@ function workerScript(): URL {
   return new URL(`file://${path.replace(/\/src\/io\/verify-worker\.js$/, '/dist/io/verify-worker.js')}`)
 }
 
+/** Chunks are flushed at about 1 MiB, so most fit a buffer of this size. */
+const CHUNK_CAPACITY = 2 * 1024 * 1024
+/**
+ * A worker's live data is one chunk's extractions (a few MiB); a small young generation makes V8
+ * collect often instead of growing the heap, which keeps peak RSS flat (SPEC.md §9.7 memory).
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 96 }
+
 export class VerifyPool {
   private readonly workers: PoolWorker[]
+  private readonly spareBuffers: ArrayBuffer[] = []
   private nextId = 0
 
   constructor(jobs: number, jwksText: string, format: LineFormat | null) {
     const workerData: VerifyWorkerData = { jwksText, format }
     this.workers = Array.from({ length: jobs }, () => {
-      const entry: PoolWorker = { worker: new Worker(workerScript(), { workerData }), pending: new Map() }
-      entry.worker.on('message', ({ id, verdicts }: VerifyResponse) => {
+      const entry: PoolWorker = {
+        worker: new Worker(workerScript(), { workerData, resourceLimits: WORKER_LIMITS }),
+        pending: new Map(),
+      }
+      entry.worker.on('message', ({ id, verdicts, data }: VerifyResponse) => {
+        if (this.spareBuffers.length < 2 * jobs + 1) this.spareBuffers.push(data.buffer)
         entry.pending.get(id)?.resolve(verdicts)
         entry.pending.delete(id)
       })
-      entry.worker.on('error', (error) => {
+      const failAll = (error: Error) => {
         for (const waiter of entry.pending.values()) waiter.reject(error)
         entry.pending.clear()
-      })
+      }
+      entry.worker.on('error', failAll)
+      entry.worker.on('exit', (code) => failAll(new Error(`a verify worker stopped (exit code ${code})`)))
       return entry
     })
+  }
+
+  /** A buffer of `bytes` bytes for the next chunk, reusing one a worker handed back. */
+  chunkBuffer(bytes: number): Uint8Array<ArrayBuffer> {
+    const spare = this.spareBuffers.pop()
+    const buffer = spare && spare.byteLength >= bytes ? spare : new ArrayBuffer(Math.max(bytes, CHUNK_CAPACITY))
+    return new Uint8Array(buffer, 0, bytes)
   }
 
   /** Verifies a chunk on the least busy worker; the chunk's buffers are transferred. */

@@ -3,7 +3,7 @@
 
 import type { VerifySummary } from '../core/verify-tally.js'
 import type { IOStreams } from './streams.js'
-import type { LineOutcome } from './verify-files.js'
+import type { LineOutcome, VerifySink } from './verify-files.js'
 
 export interface ReportMode {
   readonly json: boolean
@@ -42,7 +42,7 @@ function jsonRecord(outcome: LineOutcome): string {
   return JSON.stringify(record)
 }
 
-export class VerifyReporter {
+export class VerifyReporter implements VerifySink {
   private buffered: string[] = []
   private bufferedBytes = 0
 
@@ -51,7 +51,7 @@ export class VerifyReporter {
     private readonly mode: ReportMode,
   ) {}
 
-  async line(outcome: LineOutcome): Promise<void> {
+  line(outcome: LineOutcome): void {
     const { json, quiet, verbose } = this.mode
     const valid = outcome.verdict.status === 'valid'
     if (!valid || (verbose && !quiet) || (json && !quiet)) {
@@ -71,15 +71,12 @@ export class VerifyReporter {
           : `${outcome.file}:${outcome.line}  ${'DUPLICATE'.padEnd(11)}of ${first.file}:${first.line}`,
       )
     }
-    if (this.bufferedBytes >= FLUSH_BYTES) await this.flush()
   }
 
-  async fileError(file: string, message: string): Promise<void> {
+  /** File errors are part of the NDJSON stream; in the human report they go to stderr. */
+  fileError(file: string, message: string): void {
     if (this.mode.json) this.push(JSON.stringify({ type: 'file_error', file, error: message }))
-    else {
-      await this.flush()
-      this.io.err(`Error: cannot read ${file}: ${message}`)
-    }
+    else this.io.err(`Error: cannot read ${file}: ${message}`)
   }
 
   async summary(summary: VerifySummary): Promise<void> {
@@ -99,7 +96,7 @@ export class VerifyReporter {
       if (summary.file_errors > 0) this.push(`  file errors: ${summary.file_errors}`)
       this.push(`Result: ${summary.ok ? 'OK' : 'FAILED'}`)
     }
-    await this.flush()
+    await this.flush(true)
   }
 
   private push(text: string): void {
@@ -107,8 +104,9 @@ export class VerifyReporter {
     this.bufferedBytes += text.length + 1
   }
 
-  private async flush(): Promise<void> {
-    if (this.buffered.length === 0) return
+  /** Writes what is buffered once it is worth a write (always, with `force`). */
+  async flush(force = false): Promise<void> {
+    if (this.buffered.length === 0 || (!force && this.bufferedBytes < FLUSH_BYTES)) return
     const text = `${this.buffered.join('\n')}\n`
     this.buffered = []
     this.bufferedBytes = 0

@@ -21,6 +21,8 @@ export interface VerifyRequest {
 export interface VerifyResponse {
   readonly id: number
   readonly verdicts: ChunkVerdicts
+  /** The chunk's buffer, handed back for reuse. */
+  readonly data: Uint8Array<ArrayBuffer>
 }
 
 const { jwksText, format } = workerData as VerifyWorkerData
@@ -30,8 +32,9 @@ if (!port) throw new Error('verify-worker must run as a worker thread')
 
 port.on('message', ({ id, chunk }: VerifyRequest) => {
   const verdicts = verifyChunk(verifier, chunk)
-  const response: VerifyResponse = { id, verdicts }
+  const response: VerifyResponse = { id, verdicts, data: chunk.data }
   port.postMessage(response, [
+    chunk.data.buffer,
     verdicts.status.buffer,
     verdicts.format.buffer,
     verdicts.reason.buffer,

@@ -379,3 +379,21 @@ describe('verify: usage errors', () => {
     expect(records(run.stdout).at(-1)).toMatchObject({ lines: 6000, valid: 5994, duplicates: 5992 })
   })
 })
+
+describe('verify: duplicates across files', () => {
+  it('names the file and line of the first occurrence, past files with blank and missing lines', async () => {
+    const first = tmp.write('first.log', `\n\n${V1.json}\n`)
+    const empty = tmp.write('empty-between.log', '')
+    const second = tmp.write('second.log', `${V2.json}\n\n${V1.json}\n${V2.cps}\n`)
+    const run = await verify([first, tmp.path('gone.log'), empty, second, '--json', '-q'])
+    expect(records(run.stdout).filter((r) => r.type !== 'line')).toEqual([
+      { type: 'file_error', file: tmp.path('gone.log'), error: 'ENOENT: no such file or directory' },
+      expect.objectContaining({ type: 'summary', duplicates: 2, blank: 3, files: 4 }),
+    ])
+    const all = await verify([first, empty, second, '--json'])
+    expect(records(all.stdout).filter((r) => r.type === 'duplicate')).toEqual([
+      { type: 'duplicate', file: second, line: 3, first_file: first, first_line: 3 },
+      { type: 'duplicate', file: second, line: 4, first_file: second, first_line: 1 },
+    ])
+  })
+})

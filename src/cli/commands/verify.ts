@@ -60,8 +60,7 @@ export async function run(options: OptionsOf<typeof definition>, f: Factory): Pr
       maxInFlight: 2 * jobs,
       kids: keys,
       tally,
-      onLine: (outcome) => reporter.line(outcome),
-      onFileError: (file, message) => reporter.fileError(file, message),
+      sink: reporter,
     })
   } finally {
     await pool.close()

@@ -15,7 +15,11 @@ export type FlagSpec =
 export interface ArgSpec {
   readonly name: string
   readonly help: string
+  /** Any number of values, none included. */
   readonly variadic?: boolean
+  readonly optional?: boolean
+  /** The accepted values, when there is a fixed set (completions offer them). */
+  readonly choices?: readonly string[]
 }
 
 export interface CommandDefinition {
@@ -47,4 +51,29 @@ export function defineCommand<const D extends CommandDefinition>(definition: D):
 /** `jwksUrl` → `--jwks-url`. */
 export function flagName(key: string): string {
   return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+}
+
+/** The placeholder of a flag's value (`<file|url>`), or null for a boolean flag. */
+export function flagValue(flag: FlagSpec): string | null {
+  switch (flag.kind) {
+    case 'boolean':
+      return null
+    case 'enum':
+      return `<${flag.choices.join('|')}>`
+    default:
+      return `<${flag.placeholder}>`
+  }
+}
+
+/** How a flag is written in help: `-q, --quiet`, `--jwks <file|url>`. */
+export function flagSyntax(key: string, flag: FlagSpec): string {
+  const short = 'short' in flag && flag.short ? `-${flag.short}, ` : ''
+  const value = flagValue(flag)
+  return `${short}${flagName(key)}${value ? ` ${value}` : ''}`
+}
+
+/** How an argument is written in a synopsis: `<id>`, `[shell]`, `[file...]`. */
+export function argSyntax(arg: ArgSpec): string {
+  if (arg.variadic) return `[${arg.name}...]`
+  return arg.optional ? `[${arg.name}]` : `<${arg.name}>`
 }

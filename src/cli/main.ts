@@ -4,15 +4,15 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import type { ProcessPorts } from '../io/streams.js'
 import type { CommandDefinition, FlagSpec } from './define-command.js'
-import { flagName } from './define-command.js'
+import { argSyntax, flagSyntax } from './define-command.js'
 import { CliError, EXIT, exitCodeFor } from './errors.js'
 import type { GlobalFlags } from './factory.js'
 import { createFactory } from './factory.js'
+import { BIN, GLOBAL_FLAGS, PROGRAM_SUMMARY, ROOT_EXAMPLES } from './global-flags.js'
 import type { CommandModule, RegistryEntry } from './registry.js'
 import { registry } from './registry.js'
 import { VERSION } from './version.js'
 
-const BIN = 'konnect-audit'
 /** Global flags that take a value, so the word after them is not a command name. */
 const GLOBAL_VALUE_FLAGS = new Set(['--profile', '--server'])
 
@@ -43,20 +43,11 @@ function parseInteger(min: number) {
 }
 
 function optionFor(key: string, flag: FlagSpec): Option {
-  const long = flagName(key)
-  const short = 'short' in flag && flag.short ? `-${flag.short}, ` : ''
-  switch (flag.kind) {
-    case 'boolean':
-      return new Option(`${short}${long}`, flag.help)
-    case 'string':
-      return new Option(`${short}${long} <${flag.placeholder}>`, flag.help)
-    case 'integer':
-      return new Option(`${long} <${flag.placeholder}>`, flag.help).argParser(parseInteger(flag.min))
-    case 'enum': {
-      const option = new Option(`${long} <${flag.choices.join('|')}>`, flag.help).choices(flag.choices)
-      return flag.defaultValue === undefined ? option : option.default(flag.defaultValue)
-    }
-  }
+  const option = new Option(flagSyntax(key, flag), flag.help)
+  if (flag.kind === 'integer') return option.argParser(parseInteger(flag.min))
+  if (flag.kind !== 'enum') return option
+  option.choices(flag.choices)
+  return flag.defaultValue === undefined ? option : option.default(flag.defaultValue)
 }
 
 function examplesText(examples: readonly string[]): string {
@@ -70,9 +61,7 @@ function addCommand(program: Command, definition: CommandDefinition, onRun: (lea
     parent = parent.commands.find((command) => command.name() === word) ?? parent.command(word)
   }
   const leaf = parent.command(words.at(-1) as string).description(definition.summary)
-  for (const arg of definition.args) {
-    leaf.argument(arg.variadic ? `[${arg.name}...]` : `<${arg.name}>`, arg.help)
-  }
+  for (const arg of definition.args) leaf.argument(argSyntax(arg), arg.help)
   for (const [key, flag] of Object.entries(definition.flags)) leaf.addOption(optionFor(key, flag))
   leaf.addHelpText('after', examplesText(definition.examples))
   leaf.action(async (...actionArgs: unknown[]) => onRun(actionArgs.at(-1) as Command))
@@ -80,17 +69,12 @@ function addCommand(program: Command, definition: CommandDefinition, onRun: (lea
 
 function buildProgram(ports: ProcessPorts): Command {
   const program = new Command(BIN)
-    .description('Self-hosted, Konnect-compatible audit logging: serve, deliver, pull and verify signed events')
+    .description(PROGRAM_SUMMARY)
     .version(VERSION, '--version', 'Print the version')
     .helpOption('-h, --help', 'Show help')
     .helpCommand(false)
-    .option('--profile <name>', 'Profile to use (default: the current profile)')
-    .option('--server <url>', 'Server URL, overriding the profile')
-    .option('--json', 'Print machine-readable JSON on stdout')
-    .option('--no-input', 'Never prompt; fail with a usage error instead')
-    .option('--no-color', 'Disable colour (also NO_COLOR)')
-    .option('-q, --quiet', 'Print only data, warnings that matter, and errors')
-    .option('--debug', 'Log HTTP requests to stderr, with secrets redacted')
+  for (const [key, flag] of Object.entries(GLOBAL_FLAGS)) program.addOption(optionFor(key, flag))
+  program
     .exitOverride()
     .showSuggestionAfterError(true)
     .configureOutput({
@@ -98,10 +82,7 @@ function buildProgram(ports: ProcessPorts): Command {
       writeErr: (text) => ports.stderr.write(text),
       outputError: () => {},
     })
-    .addHelpText(
-      'after',
-      `${examplesText([`${BIN} verify audit.ndjson.gz --jwks jwks.json`])}\nRun '${BIN} <command> --help' for a command's flags.\n`,
-    )
+    .addHelpText('after', `${examplesText(ROOT_EXAMPLES)}\nRun '${BIN} <command> --help' for a command's flags.\n`)
   return program
 }
 

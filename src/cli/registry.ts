@@ -25,4 +25,9 @@ export const registry: readonly RegistryEntry[] = [
     summary: 'Verify the signatures of downloaded audit logs, offline',
     load: () => import('./commands/verify.js'),
   },
+  {
+    name: 'completion',
+    summary: 'Print the shell completion script (bash, zsh or fish)',
+    load: () => import('./commands/completion.js'),
+  },
 ]

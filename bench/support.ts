@@ -12,6 +12,7 @@ import type { GatewayAccessEvent } from '../src/core/events.js'
 import { jwkOf, writeJwks } from '../src/core/jwks.js'
 import { createSigner, generatePrivateKey, rawPublicKeyOf } from '../src/core/signing.js'
 import { parseTraceId } from '../src/util/u64.js'
+import { gatewayAccessEvent } from '../test/helpers/events.js'
 
 export const BIN = new URL('../bin/konnect-audit.js', import.meta.url).pathname
 
@@ -21,27 +22,16 @@ export function benchDir(): string {
 
 /** A realistic gateway_access event of about 600 bytes as a JSON line. */
 export function sampleEvent(i: number): GatewayAccessEvent {
-  return {
-    type: 'gateway_access',
-    act: 'POST',
-    cef_version: '0',
-    event_class_id: 'KongGateway',
-    event_product: 'Konnect',
-    event_ts: '2026-11-26T09:13:58Z',
-    event_vendor: 'KongInc',
-    event_version: '1.0',
-    name: 'Ingress',
-    org_id: '5b1f0c2e-8a4d-4c1e-9f3a-2d7e6b9c0a11',
-    principal_id: 'a3d2699a-0ed3-4417-bb10-d8e74a1513a4',
+  return gatewayAccessEvent({
+    severity: 1,
+    status: 201,
     query: `{"page":"${i}","q":"some search text"}`,
     request: `/api/v1/services/${i}/routes`,
     rt: 1795684443309 + i,
-    severity: 1,
     src: '2001:db8::17',
-    status: 201,
     trace_id: parseTraceId(String(9007199254740993n + BigInt(i))),
     user_agent: 'edge-gw/3.9 (zone=eu-1) Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36',
-  }
+  })
 }
 
 /** Writes `count` lines (two JSON to one CEF), signed by a fresh key, and its JWKS. */

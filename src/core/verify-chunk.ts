@@ -3,22 +3,13 @@
 
 import { parseRfc3339Ms } from '../util/rfc3339.js'
 import type { Extraction, LineFormat } from './extract.js'
-import { LINE_FORMATS } from './extract.js'
+import { LINE_FORMATS, MALFORMED_REASONS } from './extract.js'
 import { signatureKey } from './signature-index.js'
 import type { LineReason, LineStatus, LineVerdict, LineVerifier } from './verify.js'
 import { TOO_LONG } from './verify.js'
 
 export const LINE_STATUSES: readonly LineStatus[] = ['valid', 'invalid', 'unsigned', 'malformed']
-export const LINE_REASONS: readonly LineReason[] = [
-  'no_matching_key',
-  'no_sig',
-  'line_too_long',
-  'bad_utf8',
-  'unknown_format',
-  'parse_error',
-  'sig_not_last',
-  'bad_sig_encoding',
-]
+export const LINE_REASONS: readonly LineReason[] = ['no_matching_key', 'no_sig', ...MALFORMED_REASONS]
 const NONE = 255
 
 export interface LineChunk {

@@ -132,43 +132,20 @@ describe('verify: reports and exit codes', () => {
 
   it('forces one format with --format', async () => {
     const run = await verify([VECTORS_LOG_PATH, '--format', 'cef', '--json', '-q'])
+    const unknown = (line: number, format: string) => ({
+      type: 'line',
+      file: VECTORS_LOG_PATH,
+      line,
+      format,
+      status: 'malformed',
+      kid: null,
+      reason: 'unknown_format',
+    })
     expect(records(run.stdout).slice(0, 4)).toEqual([
-      {
-        type: 'line',
-        file: VECTORS_LOG_PATH,
-        line: 1,
-        format: 'json',
-        status: 'malformed',
-        kid: null,
-        reason: 'unknown_format',
-      },
-      {
-        type: 'line',
-        file: VECTORS_LOG_PATH,
-        line: 3,
-        format: 'json',
-        status: 'malformed',
-        kid: null,
-        reason: 'unknown_format',
-      },
-      {
-        type: 'line',
-        file: VECTORS_LOG_PATH,
-        line: 5,
-        format: 'cps',
-        status: 'malformed',
-        kid: null,
-        reason: 'unknown_format',
-      },
-      {
-        type: 'line',
-        file: VECTORS_LOG_PATH,
-        line: 6,
-        format: 'cps',
-        status: 'malformed',
-        kid: null,
-        reason: 'unknown_format',
-      },
+      unknown(1, 'json'),
+      unknown(3, 'json'),
+      unknown(5, 'cps'),
+      unknown(6, 'cps'),
     ])
     expect(run.exitCode).toBe(3)
   })

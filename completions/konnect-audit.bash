@@ -4,7 +4,7 @@ _konnect_audit() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     word="${COMP_WORDS[i]}"
     case "$word" in
-      --profile|--server|--jwks|--format|--jobs) ((i++)) ;;
+      --profile|--server|--listen|--data-dir|--database|--retention|--bootstrap-token-file|--tls-cert|--tls-key|--trust-proxy|--unattributed-events-org|--log-level|--name|--admin-token-file|--org|--role|--out|--jwks|--format|--jobs) ((i++)) ;;
       -*) ;;
       *) path="${path:+$path }$word" ;;
     esac
@@ -12,13 +12,35 @@ _konnect_audit() {
   case "$prev" in
     --profile) COMPREPLY=(); return ;;
     --server) COMPREPLY=(); return ;;
+    --listen) COMPREPLY=(); return ;;
+    --data-dir) COMPREPLY=(); return ;;
+    --database) COMPREPLY=(); return ;;
+    --retention) COMPREPLY=(); return ;;
+    --bootstrap-token-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --tls-cert) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --tls-key) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --trust-proxy) COMPREPLY=(); return ;;
+    --unattributed-events-org) COMPREPLY=(); return ;;
+    --log-level) COMPREPLY=($(compgen -W 'fatal error warn info debug trace silent' -- "$cur")); return ;;
+    --name) COMPREPLY=(); return ;;
+    --admin-token-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --org) COMPREPLY=(); return ;;
+    --role) COMPREPLY=($(compgen -W 'admin auditor ingest' -- "$cur")); return ;;
+    --out) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --jwks) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --format) COMPREPLY=($(compgen -W 'auto json cef cps' -- "$cur")); return ;;
     --jobs) COMPREPLY=(); return ;;
   esac
   local flags="--profile --server --json --no-input --no-color -q --quiet --debug --version -h --help" words=""
   case "$path" in
-    "") words="verify completion" ;;
+    "") words="serve verify completion" ;;
+    "serve") words="org token" ;;
+    "serve org") words="create list" ;;
+    "serve token") words="create" ;;
+    "serve" | "serve "*) flags="$flags --listen --data-dir --dev --database --retention --bootstrap-token-file --allow-insecure-endpoints --tls-cert --tls-key --trust-proxy --unattributed-events-org --log-level"; : ;;
+    "serve org create" | "serve org create "*) flags="$flags --name --admin-token-file --data-dir --dev --database"; : ;;
+    "serve org list" | "serve org list "*) flags="$flags --data-dir --dev --database"; : ;;
+    "serve token create" | "serve token create "*) flags="$flags --org --role --name --out --data-dir --dev --database"; : ;;
     "verify" | "verify "*) flags="$flags --jwks --format --jobs --verbose"; : ;;
     "completion" | "completion "*) words="bash zsh fish"; : ;;
   esac

@@ -3,7 +3,13 @@
 
 export type FlagSpec =
   | { readonly kind: 'boolean'; readonly help: string; readonly short?: string }
-  | { readonly kind: 'string'; readonly help: string; readonly short?: string; readonly placeholder: string }
+  | {
+      readonly kind: 'string'
+      readonly help: string
+      readonly short?: string
+      readonly placeholder: string
+      readonly required?: boolean
+    }
   | { readonly kind: 'integer'; readonly help: string; readonly min: number; readonly placeholder: string }
   | {
       readonly kind: 'enum'
@@ -39,9 +45,13 @@ type FlagValue<F> = F extends { kind: 'boolean' }
       ? C
       : string
 
+type RequiredKeys<F> = { [K in keyof F]: F[K] extends { required: true } ? K : never }[keyof F]
+
 /** What `run` receives: each flag's parsed value (absent when not given) and the positional args. */
 export type OptionsOf<D extends CommandDefinition> = {
-  readonly [K in keyof D['flags']]?: FlagValue<D['flags'][K]>
+  readonly [K in Exclude<keyof D['flags'], RequiredKeys<D['flags']>>]?: FlagValue<D['flags'][K]>
+} & {
+  readonly [K in RequiredKeys<D['flags']>]: FlagValue<D['flags'][K]>
 } & { readonly args: readonly string[] }
 
 export function defineCommand<const D extends CommandDefinition>(definition: D): D {

@@ -1,7 +1,7 @@
 // Owns construction of everything a command may touch. Tests build their own ports and call main,
 // so every command runs in-process against captured streams.
 
-import type { IOStreams, ProcessPorts } from '../io/streams.js'
+import type { IOStreams, ProcessPorts, ShutdownSignal } from '../io/streams.js'
 import { createIOStreams } from '../io/streams.js'
 
 /** The global flags of SPEC.md §9.1. */
@@ -19,8 +19,19 @@ export interface Factory {
   readonly io: IOStreams
   readonly globals: GlobalFlags
   readonly env: ProcessPorts['env']
+  /** Resolves with the first SIGINT or SIGTERM (never, where signals cannot be received). */
+  shutdownSignal(): Promise<ShutdownSignal>
 }
 
 export function createFactory(ports: ProcessPorts, globals: GlobalFlags): Factory {
-  return { io: createIOStreams(ports), globals, env: ports.env }
+  return {
+    io: createIOStreams(ports),
+    globals,
+    env: ports.env,
+    shutdownSignal: () =>
+      new Promise((resolve) => {
+        ports.once?.('SIGINT', () => resolve('SIGINT'))
+        ports.once?.('SIGTERM', () => resolve('SIGTERM'))
+      }),
+  }
 }

@@ -44,7 +44,11 @@ async function fetchJwks(url: URL, token: string | undefined): Promise<string> {
     return await readCapped(response.body, `the JWKS at ${url}`)
   } catch (error) {
     if (error instanceof CliError) throw error
-    const reason = !(error instanceof Error) ? String(error) : error.name === 'TimeoutError' ? 'timed out after 30s' : error.message
+    const reason = !(error instanceof Error)
+      ? String(error)
+      : error.name === 'TimeoutError'
+        ? 'timed out after 30s'
+        : error.message
     throw new CliError(`fetching the JWKS from ${url} failed: ${reason}`)
   }
 }

@@ -3,6 +3,7 @@
 
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import type { ProcessPorts } from '../io/streams.js'
+import { VERSION } from '../util/version.js'
 import type { CommandDefinition, FlagSpec } from './define-command.js'
 import { argSyntax, flagSyntax } from './define-command.js'
 import { CliError, EXIT, exitCodeFor } from './errors.js'
@@ -11,7 +12,6 @@ import { createFactory } from './factory.js'
 import { BIN, GLOBAL_FLAGS, PROGRAM_SUMMARY, ROOT_EXAMPLES } from './global-flags.js'
 import type { CommandModule, RegistryEntry } from './registry.js'
 import { registry } from './registry.js'
-import { VERSION } from './version.js'
 
 /** Global flags that take a value, so the word after them is not a command name. */
 const GLOBAL_VALUE_FLAGS = new Set(['--profile', '--server'])
@@ -45,6 +45,7 @@ function parseInteger(min: number) {
 function optionFor(key: string, flag: FlagSpec): Option {
   const option = new Option(flagSyntax(key, flag), flag.help)
   if (flag.kind === 'integer') return option.argParser(parseInteger(flag.min))
+  if (flag.kind === 'string' && flag.required) return option.makeOptionMandatory(true)
   if (flag.kind !== 'enum') return option
   option.choices(flag.choices)
   return flag.defaultValue === undefined ? option : option.default(flag.defaultValue)
@@ -121,8 +122,13 @@ function usageMessage(error: CommanderError, argv: readonly string[]): string {
 export async function main(argv: readonly string[], ports: ProcessPorts): Promise<number> {
   const program = buildProgram(ports)
   const entry = findEntry(argv)
+  const entryWord = entry?.name.split(' ')[0]
+  const listed = new Set<string>()
   for (const other of registry) {
-    if (other !== entry) program.command(other.name.split(' ')[0] as string).description(other.summary)
+    const word = other.name.split(' ')[0] as string
+    if (word === entryWord || listed.has(word)) continue
+    listed.add(word)
+    program.command(word).description(other.summary)
   }
   let debug = false
   try {

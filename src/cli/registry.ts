@@ -21,6 +21,26 @@ export interface RegistryEntry {
 
 export const registry: readonly RegistryEntry[] = [
   {
+    name: 'serve',
+    summary: 'Run the audit service core (SQLite in the data dir by default)',
+    load: () => import('./commands/serve.js'),
+  },
+  {
+    name: 'serve org create',
+    summary: 'Create an org with its key and an admin token (operator, on the server machine)',
+    load: () => import('./commands/serve/org-create.js'),
+  },
+  {
+    name: 'serve org list',
+    summary: 'List the orgs in the store (operator, on the server machine)',
+    load: () => import('./commands/serve/org-list.js'),
+  },
+  {
+    name: 'serve token create',
+    summary: 'Create a token for an org, written to a file (operator break-glass)',
+    load: () => import('./commands/serve/token-create.js'),
+  },
+  {
     name: 'verify',
     summary: 'Verify the signatures of downloaded audit logs, offline',
     load: () => import('./commands/verify.js'),

@@ -3,8 +3,12 @@
 
 import type { Readable, Writable } from 'node:stream'
 
+export type ShutdownSignal = 'SIGINT' | 'SIGTERM'
+
 export interface ProcessPorts {
   readonly env: Readonly<Record<string, string | undefined>>
+  /** Signal subscription (the real process has it; in-process tests may pass an emitter). */
+  readonly once?: (signal: ShutdownSignal, listener: () => void) => unknown
   readonly stdin: Readable & { readonly isTTY?: boolean }
   readonly stdout: Writable & { readonly isTTY?: boolean }
   readonly stderr: Writable & { readonly isTTY?: boolean }
@@ -19,6 +23,8 @@ export interface IOStreams {
   out(text: string): Promise<void>
   /** Writes one line (a newline is added) of progress, warning or error text to stderr. */
   err(line: string): void
+  /** stderr itself, for writers that stream (the server's log). */
+  readonly errStream: Writable
 }
 
 function waitForDrain(stream: Writable): Promise<void> {
@@ -54,5 +60,6 @@ export function createIOStreams(ports: ProcessPorts): IOStreams {
     err: (line) => {
       ports.stderr.write(`${line}\n`)
     },
+    errStream: ports.stderr,
   }
 }

@@ -28,3 +28,9 @@ export function parseRfc3339Ms(text: string): number | null {
   }
   return utc + millis - offsetMs
 }
+
+/** `YYYY-MM-DDTHH:MM:SSZ` (UTC, fraction dropped) for epoch milliseconds: the stored `event_ts` form. */
+export function formatUtcSeconds(epochMs: number): string {
+  const wholeSecondsMs = Math.floor(epochMs / 1000) * 1000
+  return `${new Date(wholeSecondsMs).toISOString().slice(0, 19)}Z`
+}

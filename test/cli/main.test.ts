@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
 import { registry } from '../../src/cli/registry.js'
-import { VERSION } from '../../src/cli/version.js'
+import { VERSION } from '../../src/util/version.js'
 import { JWKS_PATH, VECTORS_LOG_PATH } from '../fixtures/vectors.js'
 import { runCli } from '../helpers/run-cli.js'
 

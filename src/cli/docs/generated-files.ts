@@ -1,7 +1,7 @@
 // Owns the list of generated documentation files and their contents, for `npm run gen` and for
 // the test that fails when the checked-in copies are stale.
 
-import { VERSION } from '../version.js'
+import { VERSION } from '../../util/version.js'
 import { loadCommandTree } from './command-tree.js'
 import { completionScript, SHELLS } from './completion.js'
 import { manPage } from './man-page.js'

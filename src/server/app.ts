@@ -1,0 +1,98 @@
+// Owns the Fastify application: strict JSON parsing, one trace id per request (header, logs,
+// problems, audit events), problem+json for every error, 404/405 without events, and the routes
+// with their auth and access hooks.
+
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import Fastify from 'fastify'
+import { findDuplicateKey } from '../core/json-duplicates.js'
+import { drawTraceId } from '../core/trace-id.js'
+import { trustedProxies } from './auth/client-address.js'
+import { accessHook, protectHook } from './auth/protect.js'
+import { badRequest, registerProblemHandlers, sendProblem } from './problem.js'
+import type { RouteDefinition } from './routes/define-route.js'
+import { routes } from './routes/index.js'
+import type { Services } from './services/services.js'
+import { validatorCompiler } from './validators.js'
+
+const ADMIN_BODY_LIMIT = 64 * 1024
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false }
+
+function parseJsonStrictly(_request: FastifyRequest, body: string): unknown {
+  const parsed: unknown = JSON.parse(body)
+  const duplicate = findDuplicateKey(body)
+  if (duplicate !== null) {
+    throw badRequest([
+      { field: 'body', rule: 'invalid', reason: `has the key "${duplicate}" more than once`, source: 'body' },
+    ])
+  }
+  return parsed
+}
+
+/** Matches a concrete path against route patterns, to tell 405 (known path) from 404. */
+function methodsByPath(definitions: readonly RouteDefinition[]): (path: string) => string[] {
+  const patterns = definitions.map((route) => ({
+    method: route.method,
+    regex: new RegExp(`^${route.url.replace(/[.]/g, '\\.').replace(/:[^/]+/g, '[^/]+')}$`),
+  }))
+  return (path) => patterns.filter(({ regex }) => regex.test(path)).map(({ method }) => method)
+}
+
+/** Where server logs go: pino JSON at `level` to `stream` (stderr in `serve`), or nowhere. */
+export type LogDestination = { readonly level: string; readonly stream: NodeJS.WritableStream } | null
+
+export async function buildApp(services: Services, log: LogDestination): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger:
+      log === null
+        ? false
+        : { level: log.level, stream: log.stream, redact: ['req.headers.authorization', 'req.headers.cookie'] },
+    genReqId: () => drawTraceId(),
+    requestIdHeader: false,
+    bodyLimit: ADMIN_BODY_LIMIT,
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ...(services.config.tls ? { https: { cert: services.config.tls.cert, key: services.config.tls.key } } : {}),
+  })
+  app.setValidatorCompiler(validatorCompiler())
+  app.decorateRequest('auth', null)
+  app.decorateRequest('auditTrail', null)
+  // Only JSON is accepted (SPEC.md §5.1); Fastify's built-in text/plain parser would let other types through.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    try {
+      done(null, parseJsonStrictly(request, body as string))
+    } catch (error) {
+      done(error as Error, undefined)
+    }
+  })
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('konnect-audit-trace-id', String(request.id))
+  })
+  registerProblemHandlers(app)
+
+  const trusted = trustedProxies(services.config.trustProxy)
+  for (const route of routes) {
+    app.route({
+      method: route.method,
+      url: route.url,
+      // A query parameter no route declares is a 400: a typo must never widen a result (SPEC.md §5.1).
+      schema: { querystring: NO_QUERY, ...route.schema },
+      ...(route.bodyLimit ? { bodyLimit: route.bodyLimit } : {}),
+      onRequest: route.permission ? [protectHook(route.permission, services, trusted)] : [],
+      onResponse: route.permission && MUTATING.has(route.method) ? [accessHook(services)] : [],
+      handler: (request, reply) => route.handler(request, reply, services),
+    })
+  }
+
+  const allowedMethods = methodsByPath(routes)
+  app.setNotFoundHandler((request, reply) => {
+    const allowed = allowedMethods(request.url.split('?')[0] as string)
+    if (allowed.length === 0)
+      return sendProblem(request, reply, 404, `No route matches ${request.method} ${request.url.split('?')[0]}`)
+    reply.header('allow', allowed.join(', '))
+    return sendProblem(request, reply, 405, `Method ${request.method} is not allowed here; use ${allowed.join(' or ')}`)
+  })
+  return app
+}

@@ -1,0 +1,41 @@
+// Owns the `src` of the core's own events (SPEC.md §3.4): the TCP peer, IPv4-mapped IPv6 written
+// as IPv4, and X-Forwarded-For honoured only when the peer is a trusted proxy.
+
+import { BlockList, isIP } from 'node:net'
+
+function canonical(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
+  return mapped ? (mapped[1] as string) : address
+}
+
+export function trustedProxies(cidrs: readonly string[]): BlockList {
+  const list = new BlockList()
+  for (const cidr of cidrs) {
+    const [address, bits] = cidr.split('/') as [string, string | undefined]
+    const type = isIP(address) === 6 ? 'ipv6' : 'ipv4'
+    if (bits === undefined) list.addAddress(address, type)
+    else list.addSubnet(address, Number(bits), type)
+  }
+  return list
+}
+
+function isTrusted(list: BlockList, address: string): boolean {
+  const family = isIP(address)
+  return family !== 0 && list.check(address, family === 6 ? 'ipv6' : 'ipv4')
+}
+
+/**
+ * The originating address: walking X-Forwarded-For from the right, the first address that is
+ * not a trusted proxy, as long as every hop after it was trusted.
+ */
+export function clientAddress(peer: string | undefined, forwardedFor: string | undefined, trusted: BlockList): string {
+  let address = canonical(peer ?? '')
+  if (forwardedFor === undefined) return address
+  const hops = forwardedFor.split(',').map((hop) => canonical(hop.trim()))
+  while (isTrusted(trusted, address) && hops.length > 0) {
+    const next = hops.pop() as string
+    if (isIP(next) === 0) break
+    address = next
+  }
+  return address
+}

@@ -1,0 +1,110 @@
+// Owns the hooks of protected routes: before anything else, check the token and the route's
+// permission and commit both decisions as events (fail closed: 503 if they cannot be stored);
+// after a mutating request's response, record its access event.
+
+import type { BlockList } from 'node:net'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { sanitizeUserAgent } from '../../core/user-agent.js'
+import { StoreError } from '../../store/store.js'
+import type { TraceId } from '../../util/u64.js'
+import { ProblemError, sendProblem } from '../problem.js'
+import type { Permission } from '../routes/define-route.js'
+import type { Services } from '../services/services.js'
+import { checkToken } from './check-token.js'
+import { clientAddress } from './client-address.js'
+import type { RequestFacts } from './self-audit.js'
+import { accessEvent, authenticationEvent, authorizationEvent } from './self-audit.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set once the decision events are committed, for the access event after the response. */
+    auditTrail: { facts: RequestFacts; orgId: string | null; principalId: string } | null
+  }
+}
+
+const DENIALS: Record<string, string> = { expired: 'Token expired', revoked: 'Token revoked' }
+
+/** `YYYY-MM-DDTHH:MM:SSZ` of epoch ms. */
+function wholeSecondUtc(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19)}Z`
+}
+
+/** The query string as a compact JSON object: sorted keys, strings, arrays for repeated keys. */
+export function queryJson(url: string): string {
+  const params = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '')
+  const grouped = new Map<string, string[]>()
+  for (const [key, value] of params) grouped.set(key, [...(grouped.get(key) ?? []), value])
+  const sorted = [...grouped.keys()].sort()
+  return JSON.stringify(
+    Object.fromEntries(
+      sorted.map((key) => {
+        const values = grouped.get(key) as string[]
+        return [key, values.length === 1 ? values[0] : values]
+      }),
+    ),
+  )
+}
+
+function factsOf(request: FastifyRequest, arrivalMs: number, trusted: BlockList): RequestFacts {
+  const forwarded = request.headers['x-forwarded-for']
+  return {
+    traceId: request.id as TraceId,
+    arrivalTs: wholeSecondUtc(arrivalMs),
+    src: clientAddress(
+      request.socket.remoteAddress,
+      Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
+      trusted,
+    ),
+    userAgent: sanitizeUserAgent(request.headers['user-agent']),
+    path: request.url.split('?')[0] as string,
+    method: request.method,
+    query: queryJson(request.url),
+  }
+}
+
+export function protectHook(permission: Permission, services: Services, trusted: BlockList) {
+  const { store, clock, audit } = services
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    const arrivalMs = clock.now()
+    const facts = factsOf(request, arrivalMs, trusted)
+    const check = await checkToken(request.headers.authorization, store, arrivalMs)
+    const orgId = check.token?.orgId ?? services.unattributedOrgId
+    const principalId = check.token?.id ?? ''
+    const granted = check.outcome === 'success' && permission.roles.includes(check.token.role)
+    try {
+      await audit.record(
+        orgId,
+        [
+          authenticationEvent(facts, check, orgId ?? ''),
+          authorizationEvent(facts, principalId, orgId ?? '', permission, granted),
+        ],
+        request.log,
+      )
+    } catch (error) {
+      request.log.error({ err: error }, 'could not store the request audit events')
+      throw new ProblemError(503, 'The audit store is unavailable; try again shortly')
+    }
+    request.auditTrail = { facts, orgId, principalId }
+    if (check.outcome !== 'success') {
+      return sendProblem(request, reply, 401, DENIALS[check.outcome] ?? 'Unauthorized')
+    }
+    if (!granted) return sendProblem(request, reply, 403, 'You do not have permission to perform this action')
+    const org = await store.findOrg(check.token.orgId)
+    if (!org) throw new StoreError('not_found', `org ${check.token.orgId} of token ${check.token.id} is missing`)
+    request.auth = { token: check.token, org }
+    return undefined
+  }
+}
+
+export function accessHook(services: Services) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const trail = request.auditTrail
+    if (!trail) return
+    try {
+      const event = accessEvent(trail.facts, trail.principalId, trail.orgId ?? '', reply.statusCode)
+      await services.audit.record(trail.orgId, [event], request.log)
+    } catch (error) {
+      request.log.error({ err: error, traceId: trail.facts.traceId }, 'could not store the access event')
+    }
+  }
+}

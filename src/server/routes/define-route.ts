@@ -1,0 +1,33 @@
+// Owns the shape of a route: one file per route declares its method, URL, schema, the permission
+// it needs (or none for public routes) and a thin handler that calls services.
+
+import type { FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
+import type { Role } from '../../store/store.js'
+import type { Services } from '../services/services.js'
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+
+/** The authorization event's `name` (`Authz.<resource>`) and `action`, and the roles allowed. */
+export interface Permission {
+  readonly resource: string
+  readonly action: string
+  readonly roles: readonly Role[]
+}
+
+export interface RouteDefinition {
+  readonly method: HttpMethod
+  readonly url: string
+  readonly schema?: FastifySchema
+  /** Null for public routes, which record no audit events. */
+  readonly permission: Permission | null
+  readonly bodyLimit?: number
+  handler(request: FastifyRequest, reply: FastifyReply, services: Services): Promise<unknown>
+}
+
+export function defineRoute(definition: RouteDefinition): RouteDefinition {
+  return definition
+}
+
+export const ALL_ROLES: readonly Role[] = ['admin', 'auditor', 'ingest']
+export const ADMIN: readonly Role[] = ['admin']
+export const READERS: readonly Role[] = ['admin', 'auditor']

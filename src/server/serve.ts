@@ -1,0 +1,89 @@
+// Owns a server's life: data dir and its lock, store, first start, the app listening, and the
+// graceful stop (stop accepting, finish in-flight requests, close the store, release the lock).
+
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import type { Clock } from '../core/clock.js'
+import { systemClock } from '../core/clock.js'
+import { openSqliteStore } from '../store/sqlite/index.js'
+import type { Store } from '../store/store.js'
+import type { LogDestination } from './app.js'
+import { buildApp } from './app.js'
+import { SelfAudit } from './auth/self-audit.js'
+import { bootstrapStore } from './bootstrap.js'
+import type { ServerConfig } from './config.js'
+import { ensureDataDir, lockDataDir, SQLITE_FILE } from './data-dir.js'
+import type { Services } from './services/services.js'
+import { SignerCache } from './services/signers.js'
+
+export interface RunningServer {
+  /** Base URL, e.g. http://127.0.0.1:8080. */
+  readonly url: string
+  readonly app: FastifyInstance
+  readonly store: Store
+  readonly services: Services
+  close(): Promise<void>
+}
+
+export interface StartOptions {
+  readonly log: LogDestination
+  readonly clock?: Clock
+}
+
+export async function startServer(config: ServerConfig, options: StartOptions): Promise<RunningServer> {
+  const clock = options.clock ?? systemClock
+  ensureDataDir(config.dataDir)
+  const releaseLock = lockDataDir(config.dataDir)
+  let store: Store | null = null
+  try {
+    store = await openSqliteStore({ path: join(config.dataDir, SQLITE_FILE) })
+    const boot = await bootstrapStore(store, {
+      dataDir: config.dataDir,
+      bootstrapToken: config.bootstrapToken,
+      nowMs: clock.now(),
+    })
+    const signers = new SignerCache(store)
+    const services = await assembleServices(config, store, clock, signers, boot.defaultOrgId)
+    const app = await buildApp(services, options.log)
+    if (boot.tokenFile) app.log.info(`initial admin token written to ${boot.tokenFile}`)
+    if (!boot.created && config.bootstrapToken !== null) {
+      app.log.warn('the store is already initialised, so the bootstrap token is ignored')
+    }
+    const address = await app.listen({ host: config.listenHost, port: config.listenPort })
+    const openStore = store
+    return {
+      url: address,
+      app,
+      store,
+      services,
+      close: async () => {
+        await app.close()
+        await openStore.close()
+        releaseLock()
+      },
+    }
+  } catch (error) {
+    await store?.close()
+    releaseLock()
+    throw error
+  }
+}
+
+async function assembleServices(
+  config: ServerConfig,
+  store: Store,
+  clock: Clock,
+  signers: SignerCache,
+  defaultOrgId: string,
+): Promise<Services> {
+  let unattributedOrgId: string | null = defaultOrgId
+  if (config.unattributedEventsOrg === 'none') unattributedOrgId = null
+  else if (config.unattributedEventsOrg !== null) {
+    if (!(await store.findOrg(config.unattributedEventsOrg))) {
+      throw new Error(`--unattributed-events-org ${config.unattributedEventsOrg} is not an org of this store`)
+    }
+    unattributedOrgId = config.unattributedEventsOrg
+  }
+  const audit = new SelfAudit(store, signers, () => clock.now())
+  return { config, store, clock, signers, defaultOrgId, unattributedOrgId, audit }
+}

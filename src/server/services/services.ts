@@ -1,0 +1,19 @@
+// Owns the bundle of long-lived server services handed to every route handler.
+
+import type { Clock } from '../../core/clock.js'
+import type { Store } from '../../store/store.js'
+import type { SelfAudit } from '../auth/self-audit.js'
+import type { ServerConfig } from '../config.js'
+import type { SignerCache } from './signers.js'
+
+export interface Services {
+  readonly config: ServerConfig
+  readonly store: Store
+  readonly clock: Clock
+  readonly signers: SignerCache
+  readonly audit: SelfAudit
+  /** The org that anonymous JWKS requests default to. */
+  readonly defaultOrgId: string
+  /** Where events of requests without an identifiable token go; null = operational log only. */
+  readonly unattributedOrgId: string | null
+}

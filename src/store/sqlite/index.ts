@@ -1,0 +1,377 @@
+// Owns the SQLite adapter of the store (DESIGN.md §7): one better-sqlite3 connection in WAL mode with
+// synchronous=FULL, numbered forward-only migrations, and driver errors mapped to StoreError.
+// Every multi-statement write is one BEGIN IMMEDIATE transaction: SQLite's single writer is the org lock.
+
+import { readdirSync, readFileSync } from 'node:fs'
+import Database from 'better-sqlite3'
+import type {
+  CommittedEvent,
+  EventDraft,
+  EventQuery,
+  KeyRecord,
+  NewOrg,
+  OrgRecord,
+  RevokeOutcome,
+  Store,
+  StoredEvent,
+  TokenRecord,
+} from '../store.js'
+import { StoreError } from '../store.js'
+
+export interface SqliteStoreOptions {
+  /** The database file; its directory must already exist. */
+  readonly path: string
+  /** How long a statement waits for another connection's lock before failing as unavailable. */
+  readonly busyTimeoutMs?: number
+}
+
+const DEFAULT_BUSY_TIMEOUT_MS = 5000
+const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url)
+const MIGRATION_FILE = /^(\d{3})_[a-z0-9_]+\.sql$/
+
+/** Opens the store, creating and migrating the database file as needed. */
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
+  return createSqliteStore(openSqliteDatabase(options), options.path)
+}
+
+/** Opens one connection with the store's pragmas and brings its schema up to date. */
+export function openSqliteDatabase(options: SqliteStoreOptions): Database.Database {
+  const db = connect(options.path, options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS)
+  try {
+    mapDriverErrors(options.path, () => {
+      db.pragma('journal_mode = WAL')
+      // NORMAL can lose acknowledged writes on power loss; FULL syncs the WAL on every commit.
+      db.pragma('synchronous = FULL')
+      db.pragma('foreign_keys = ON')
+      migrate(db, options.path)
+    })
+  } catch (error) {
+    db.close()
+    throw error
+  }
+  return db
+}
+
+/** better-sqlite3 reports a missing directory as a TypeError, SQLite itself as SQLITE_CANTOPEN. */
+function connect(path: string, busyTimeoutMs: number): Database.Database {
+  try {
+    return new Database(path, { timeout: busyTimeoutMs })
+  } catch (error) {
+    if (!(error instanceof TypeError || error instanceof Database.SqliteError)) throw error
+    throw new StoreError(
+      'unavailable',
+      `Cannot open the SQLite database ${path} (${error.message}). Check that its directory exists and is writable.`,
+    )
+  }
+}
+
+interface Migration {
+  readonly version: number
+  readonly name: string
+}
+
+function readMigrations(): Migration[] {
+  return readdirSync(MIGRATIONS_DIR)
+    .flatMap((name) => {
+      const version = MIGRATION_FILE.exec(name)?.[1]
+      return version === undefined ? [] : [{ version: Number(version), name }]
+    })
+    .sort((a, b) => a.version - b.version)
+}
+
+/** Applies each missing migration in its own transaction, re-checked under the write lock. */
+function migrate(db: Database.Database, path: string): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL) STRICT')
+  const appliedVersions = db.prepare<[], number>('SELECT version FROM schema_migrations').pluck()
+  const isApplied = db.prepare<[number], number>('SELECT 1 FROM schema_migrations WHERE version = ?').pluck()
+  const record = db.prepare<[number, string]>('INSERT INTO schema_migrations (version, name) VALUES (?, ?)')
+  const migrations = readMigrations()
+  const applied = new Set(appliedVersions.all())
+  refuseNewerSchema(applied, migrations, path)
+  const apply = db.transaction((migration: Migration) => {
+    if (isApplied.get(migration.version) !== undefined) return
+    db.exec(readFileSync(new URL(migration.name, MIGRATIONS_DIR), 'utf8'))
+    record.run(migration.version, migration.name)
+  })
+  for (const migration of migrations) {
+    if (!applied.has(migration.version)) apply.immediate(migration)
+  }
+}
+
+function refuseNewerSchema(applied: ReadonlySet<number>, known: Migration[], path: string): void {
+  const newestKnown = known.at(-1)?.version ?? 0
+  const newestApplied = Math.max(0, ...applied)
+  if (newestApplied > newestKnown) {
+    throw new StoreError(
+      'unavailable',
+      `The SQLite database ${path} has schema version ${newestApplied}, but this konnect-audit knows only up to ${newestKnown}. Upgrade konnect-audit.`,
+    )
+  }
+}
+
+const UNAVAILABLE_CODES = [
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_IOERR',
+  'SQLITE_FULL',
+  'SQLITE_CANTOPEN',
+  'SQLITE_READONLY',
+  'SQLITE_PERM',
+  'SQLITE_CORRUPT',
+  'SQLITE_NOTADB',
+  'SQLITE_PROTOCOL',
+  'SQLITE_NOMEM',
+]
+
+/** Runs `fn`, turning driver errors into StoreError; anything else (a bug, a render error) passes. */
+function mapDriverErrors<T>(path: string, fn: () => T): T {
+  try {
+    return fn()
+  } catch (error) {
+    throw storeErrorOf(error, path)
+  }
+}
+
+function storeErrorOf(error: unknown, path: string): unknown {
+  if (!(error instanceof Database.SqliteError)) return error
+  const { code, message } = error
+  // Every foreign key references orgs, so a failed one means the org does not exist.
+  if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return new StoreError('not_found', `Unknown org (${message})`)
+  if (code.startsWith('SQLITE_CONSTRAINT')) return new StoreError('conflict', `Conflicts with stored data: ${message}`)
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new StoreError(
+      'unavailable',
+      `The SQLite database ${path} is locked by another process (${message}). Retry, and check that no other tool holds a long write transaction.`,
+    )
+  }
+  if (UNAVAILABLE_CODES.some((prefix) => code.startsWith(prefix))) {
+    return new StoreError(
+      'unavailable',
+      `The SQLite database ${path} cannot be used (${code}: ${message}). Check the data directory's disk space and permissions.`,
+    )
+  }
+  return error
+}
+
+interface OrgHead {
+  readonly lastSequence: number
+  readonly lastRt: number
+}
+
+interface EventRow {
+  readonly orgId: string
+  readonly sequence: number
+  readonly type: string
+  readonly eventTsMs: number
+  readonly rt: number
+  readonly traceId: string
+  readonly line: Buffer
+}
+
+interface EventFilter {
+  readonly orgId: string
+  readonly afterSequence: number
+  readonly throughSequence: number
+  readonly tsGte: number | null
+  readonly tsLte: number | null
+  readonly type: string | null
+  readonly limit: number
+}
+
+const ORG_COLUMNS = 'id, name, created_at AS createdAt'
+const TOKEN_COLUMNS = `id, org_id AS orgId, name, role, secret_hash AS secretHash, created_at AS createdAt,
+  expires_at AS expiresAt, last_used_at AS lastUsedAt, revoked_at AS revokedAt`
+const KEY_COLUMNS = `kid, org_id AS orgId, status, public_key AS publicKey, private_key AS privateKey,
+  created_at AS createdAt, retired_at AS retiredAt`
+const EVENT_COLUMNS = 'sequence, type, event_ts_ms AS eventTsMs, rt, line'
+
+/** Every statement the store runs, prepared once; rows come back already shaped as records. */
+function prepareStatements(db: Database.Database) {
+  return {
+    anyOrg: db.prepare<[], number>('SELECT 1 FROM orgs LIMIT 1').pluck(),
+    insertOrg: db.prepare<OrgRecord>('INSERT INTO orgs (id, name, created_at) VALUES (@id, @name, @createdAt)'),
+    listOrgs: db.prepare<[], OrgRecord>(`SELECT ${ORG_COLUMNS} FROM orgs ORDER BY created_at, id`),
+    findOrg: db.prepare<[string], OrgRecord>(`SELECT ${ORG_COLUMNS} FROM orgs WHERE id = ?`),
+    findOrgByName: db.prepare<[string], OrgRecord>(`SELECT ${ORG_COLUMNS} FROM orgs WHERE name = ?`),
+    orgHead: db.prepare<[string], OrgHead>(
+      'SELECT last_sequence AS lastSequence, last_rt AS lastRt FROM orgs WHERE id = ?',
+    ),
+    advanceOrg: db.prepare<{ orgId: string } & OrgHead>(
+      'UPDATE orgs SET last_sequence = @lastSequence, last_rt = @lastRt WHERE id = @orgId',
+    ),
+    headSequence: db.prepare<[string], number>('SELECT last_sequence FROM orgs WHERE id = ?').pluck(),
+
+    insertToken: db.prepare<TokenRecord>(
+      `INSERT INTO tokens (id, org_id, name, role, secret_hash, created_at, expires_at, last_used_at, revoked_at)
+       VALUES (@id, @orgId, @name, @role, @secretHash, @createdAt, @expiresAt, @lastUsedAt, @revokedAt)`,
+    ),
+    findTokenByHash: db.prepare<[string], TokenRecord>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE secret_hash = ?`),
+    findTokenInOrg: db.prepare<{ orgId: string; id: string }, TokenRecord>(
+      `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = @id AND org_id = @orgId`,
+    ),
+    // An unknown cursor id compares with NULL, so it yields an empty page rather than the first one.
+    listTokens: db.prepare<{ orgId: string; afterId: string | null; limit: number }, TokenRecord>(
+      `SELECT ${TOKEN_COLUMNS} FROM tokens
+       WHERE org_id = @orgId AND (@afterId IS NULL
+         OR (created_at, id) > (SELECT created_at, id FROM tokens WHERE id = @afterId AND org_id = @orgId))
+       ORDER BY created_at, id LIMIT @limit`,
+    ),
+    countUnrevokedTokens: db
+      .prepare<[string], number>('SELECT count(*) FROM tokens WHERE org_id = ? AND revoked_at IS NULL')
+      .pluck(),
+    // Active means neither revoked nor expired: an admin token whose expires_at has passed cannot
+    // sign in, so it must not be what keeps the org administrable.
+    countActiveAdmins: db
+      .prepare<{ orgId: string; nowMs: number }, number>(
+        `SELECT count(*) FROM tokens WHERE org_id = @orgId AND role = 'admin' AND revoked_at IS NULL
+         AND (expires_at IS NULL OR expires_at > @nowMs)`,
+      )
+      .pluck(),
+    revokeToken: db.prepare<{ id: string; nowMs: number }>('UPDATE tokens SET revoked_at = @nowMs WHERE id = @id'),
+    // Concurrent requests may touch out of order; last_used_at keeps the latest time.
+    touchToken: db.prepare<{ id: string; nowMs: number }>(
+      'UPDATE tokens SET last_used_at = max(coalesce(last_used_at, @nowMs), @nowMs) WHERE id = @id',
+    ),
+
+    insertKey: db.prepare<KeyRecord>(
+      `INSERT INTO signing_keys (kid, org_id, status, public_key, private_key, created_at, retired_at)
+       VALUES (@kid, @orgId, @status, @publicKey, @privateKey, @createdAt, @retiredAt)`,
+    ),
+    activeKey: db.prepare<[string], KeyRecord>(
+      `SELECT ${KEY_COLUMNS} FROM signing_keys WHERE org_id = ? AND status = 'active'`,
+    ),
+    listKeys: db.prepare<[string], KeyRecord>(
+      `SELECT ${KEY_COLUMNS} FROM signing_keys WHERE org_id = ?
+       ORDER BY status = 'active' DESC, created_at DESC, kid DESC`,
+    ),
+    retireActiveKey: db.prepare<{ orgId: string; nowMs: number }>(
+      `UPDATE signing_keys SET status = 'retired', retired_at = @nowMs WHERE org_id = @orgId AND status = 'active'`,
+    ),
+
+    insertEvent: db.prepare<EventRow>(
+      `INSERT INTO events (org_id, sequence, type, event_ts_ms, rt, trace_id, line)
+       VALUES (@orgId, @sequence, @type, @eventTsMs, @rt, @traceId, @line)`,
+    ),
+    // Walks the primary key from the cursor, so paging through a window costs one pass in total.
+    readEvents: db.prepare<EventFilter, StoredEvent>(
+      `SELECT ${EVENT_COLUMNS} FROM events
+       WHERE org_id = @orgId AND sequence > @afterSequence AND sequence <= @throughSequence
+         AND (@tsGte IS NULL OR event_ts_ms >= @tsGte) AND (@tsLte IS NULL OR event_ts_ms <= @tsLte)
+         AND (@type IS NULL OR type = @type)
+       ORDER BY sequence LIMIT @limit`,
+    ),
+  }
+}
+
+type Statements = ReturnType<typeof prepareStatements>
+
+function orgNotFound(orgId: string): StoreError {
+  return new StoreError('not_found', `Unknown org ${orgId}`)
+}
+
+function insertNewOrg(s: Statements, init: NewOrg): void {
+  s.insertOrg.run(init.org)
+  s.insertKey.run(init.key)
+  s.insertToken.run(init.adminToken)
+}
+
+function revokeIn(s: Statements, orgId: string, id: string, nowMs: number): RevokeOutcome {
+  const token = s.findTokenInOrg.get({ orgId, id })
+  if (token === undefined) return 'not_found'
+  if (token.revokedAt !== null) return 'already_revoked'
+  const isActiveAdmin = token.role === 'admin' && (token.expiresAt === null || token.expiresAt > nowMs)
+  if (isActiveAdmin && s.countActiveAdmins.get({ orgId, nowMs }) === 1) return 'last_admin'
+  s.revokeToken.run({ id, nowMs })
+  return 'revoked'
+}
+
+function rotateIn(s: Statements, orgId: string, key: KeyRecord, nowMs: number): void {
+  if (key.orgId !== orgId) throw new RangeError(`Key ${key.kid} belongs to org ${key.orgId}, not ${orgId}`)
+  if (s.findOrg.get(orgId) === undefined) throw orgNotFound(orgId)
+  s.retireActiveKey.run({ orgId, nowMs })
+  s.insertKey.run({ ...key, status: 'active', retiredAt: null })
+}
+
+/** Renders every draft with the batch's rt inside the transaction, so a throw stores nothing. */
+function appendIn(s: Statements, orgId: string, nowMs: number, drafts: readonly EventDraft[]): CommittedEvent[] {
+  const head = s.orgHead.get(orgId)
+  if (head === undefined) throw orgNotFound(orgId)
+  if (drafts.length === 0) return []
+  const rt = Math.max(nowMs, head.lastRt)
+  const committed = drafts.map((draft, index): CommittedEvent => {
+    const sequence = head.lastSequence + 1 + index
+    const line = Buffer.from(draft.render(rt), 'utf8')
+    const { type, eventTsMs, traceId } = draft
+    s.insertEvent.run({ orgId, sequence, type, eventTsMs, rt, traceId, line })
+    return { sequence, rt, traceId }
+  })
+  s.advanceOrg.run({ orgId, lastSequence: head.lastSequence + drafts.length, lastRt: rt })
+  return committed
+}
+
+function createSqliteStore(db: Database.Database, path: string): Store {
+  const s = prepareStatements(db)
+  const bootstrap = db.transaction((init: NewOrg) => {
+    if (s.anyOrg.get() !== undefined) return false
+    insertNewOrg(s, init)
+    return true
+  })
+  const createOrg = db.transaction((init: NewOrg) => insertNewOrg(s, init))
+  const revokeToken = db.transaction((orgId: string, id: string, nowMs: number) => revokeIn(s, orgId, id, nowMs))
+  const rotateKey = db.transaction((orgId: string, key: KeyRecord, nowMs: number) => rotateIn(s, orgId, key, nowMs))
+  const appendEvents = db.transaction((orgId: string, nowMs: number, drafts: readonly EventDraft[]) =>
+    appendIn(s, orgId, nowMs, drafts),
+  )
+
+  /** Runs one store operation on the open connection with driver errors mapped. */
+  const use = <T>(fn: () => T): T => {
+    if (!db.open) throw new StoreError('unavailable', `The SQLite store ${path} is closed`)
+    return mapDriverErrors(path, fn)
+  }
+
+  return {
+    kind: 'sqlite',
+    bootstrap: async (init) => use(() => bootstrap.immediate(init)),
+    createOrg: async (init) => use(() => createOrg.immediate(init)),
+    listOrgs: async () => use(() => s.listOrgs.all()),
+    findOrg: async (id) => use(() => s.findOrg.get(id) ?? null),
+    findOrgByName: async (name) => use(() => s.findOrgByName.get(name) ?? null),
+
+    insertToken: async (token) => use(() => void s.insertToken.run(token)),
+    findTokenByHash: async (secretHash) => use(() => s.findTokenByHash.get(secretHash) ?? null),
+    listTokens: async (orgId, afterId, limit) => use(() => s.listTokens.all({ orgId, afterId, limit })),
+    countUnrevokedTokens: async (orgId) => use(() => s.countUnrevokedTokens.get(orgId) ?? 0),
+    revokeToken: async (orgId, id, nowMs) => use(() => revokeToken.immediate(orgId, id, nowMs)),
+    touchToken: async (id, nowMs) => use(() => void s.touchToken.run({ id, nowMs })),
+
+    activeKey: async (orgId) =>
+      use(() => {
+        const key = s.activeKey.get(orgId)
+        if (key === undefined) throw new StoreError('not_found', `Org ${orgId} has no active signing key`)
+        return key
+      }),
+    listKeys: async (orgId) => use(() => s.listKeys.all(orgId)),
+    rotateKey: async (orgId, key, nowMs) => use(() => rotateKey.immediate(orgId, key, nowMs)),
+
+    appendEvents: async (orgId, nowMs, drafts) => use(() => appendEvents.immediate(orgId, nowMs, drafts)),
+    readEvents: async (query: EventQuery) =>
+      use(() =>
+        s.readEvents.all({
+          orgId: query.orgId,
+          afterSequence: query.afterSequence,
+          throughSequence: query.throughSequence,
+          tsGte: query.tsGte ?? null,
+          tsLte: query.tsLte ?? null,
+          type: query.type ?? null,
+          limit: query.limit,
+        }),
+      ),
+    headSequence: async (orgId) => use(() => s.headSequence.get(orgId) ?? 0),
+
+    // Reads a table rather than SELECT 1, so a broken file or WAL shows up here.
+    ping: async () => use(() => void s.anyOrg.get()),
+    close: async () => {
+      if (db.open) db.close()
+    },
+  }
+}

@@ -1,0 +1,156 @@
+import { EventEmitter } from 'node:events'
+import { readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { PassThrough, Readable } from 'node:stream'
+import { describe, expect, it } from 'vitest'
+import { main } from '../../src/cli/main.js'
+import { runCli } from '../helpers/run-cli.js'
+import { jsonOf } from '../helpers/server.js'
+import { tempDir } from '../helpers/temp-files.js'
+
+/** Runs `serve` in-process until the test sends a signal, capturing stderr (the JSON log). */
+function serveInProcess(args: string[]) {
+  const signals = new EventEmitter()
+  const stderr = new PassThrough()
+  let log = ''
+  stderr.on('data', (chunk: Buffer) => {
+    log += chunk.toString()
+  })
+  const exit = main(['serve', ...args], {
+    env: {},
+    stdin: Object.assign(Readable.from([]), { isTTY: true }),
+    stdout: new PassThrough(),
+    stderr,
+    once: (signal, listener) => signals.once(signal, listener),
+  })
+  return { exit, signal: (name: 'SIGINT' | 'SIGTERM') => signals.emit(name), log: () => log }
+}
+
+async function waitFor<T>(probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error('timed out waiting')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+describe('serve', () => {
+  it('starts on the embedded store, writes the admin token once (0600), and stops on SIGTERM with exit 0', async () => {
+    const dataDir = tempDir().path('data')
+    const server = serveInProcess(['--listen', '127.0.0.1:0', '--data-dir', dataDir])
+    const url = await waitFor(() => /"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(server.log())?.[1])
+    const tokenFile = join(dataDir, 'initial-admin-token')
+    expect(server.log()).toContain(`initial admin token written to ${tokenFile}`)
+    const token = readFileSync(tokenFile, 'utf8').trim()
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600)
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700)
+    expect(server.log()).not.toContain(token)
+    const whoami = await fetch(`${url}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } })
+    expect(whoami.status).toBe(200)
+    expect(server.log()).not.toContain(token)
+    server.signal('SIGTERM')
+    expect(await server.exit).toBe(0)
+
+    const second = serveInProcess(['--listen', '127.0.0.1:0', '--data-dir', dataDir])
+    await waitFor(() => (second.log().includes('Server listening') ? true : undefined))
+    expect(second.log()).not.toContain('initial admin token written')
+    expect(readFileSync(tokenFile, 'utf8').trim()).toBe(token)
+    second.signal('SIGINT')
+    expect(await second.exit).toBe(0)
+  })
+
+  it('refuses a second server on the same data dir, and a port in use, with exit 1', async () => {
+    const dataDir = tempDir().path('data')
+    const first = serveInProcess(['--listen', '127.0.0.1:0', '--data-dir', dataDir])
+    const url = await waitFor(() => /"Server listening at (http:\/\/[\d.:]+)"/.exec(first.log())?.[1])
+    const locked = await runCli(['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir])
+    expect(locked.exitCode).toBe(1)
+    expect(locked.stderr).toMatch(/another konnect-audit serve \(pid \d+\) is using .*postgres/)
+    const port = new URL(url).port
+    const busy = await runCli(['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', tempDir().path('other')])
+    expect(busy.exitCode).toBe(1)
+    expect(busy.stderr).toContain('EADDRINUSE')
+    first.signal('SIGTERM')
+    expect(await first.exit).toBe(0)
+  })
+
+  it.each([
+    [['--listen', 'nonsense'], '--listen nonsense is not HOST:PORT'],
+    [['--retention', '30m'], '--retention 30m must be a duration from 1h to 3650d'],
+    [['--tls-cert', 'c.pem'], '--tls-cert and --tls-key go together'],
+    [['--trust-proxy', '10.0.0.0/99'], '--trust-proxy 10.0.0.0/99 is not an IP address or CIDR block'],
+    [['--database', 'postgres://user:secret@db/audit'], 'PostgreSQL is not supported yet'],
+  ])('exits 2 for %j', async (args, message) => {
+    const run = await runCli(['serve', '--data-dir', tempDir().path('d'), ...args])
+    expect(run.exitCode).toBe(2)
+    expect(run.stderr).toContain(message)
+    expect(run.stderr).not.toContain('secret')
+  })
+
+  it('takes the bootstrap token from a file and rejects a malformed one', async () => {
+    const tmp = tempDir()
+    const bad = await runCli([
+      'serve',
+      '--data-dir',
+      tmp.path('d'),
+      '--bootstrap-token-file',
+      tmp.write('bad', 'kat_nope\n'),
+    ])
+    expect(bad.exitCode).toBe(2)
+    expect(bad.stderr).toContain('kat_ followed by 43 base64url characters')
+  })
+})
+
+describe('operator subcommands', () => {
+  it('creates and lists orgs and break-glass tokens while the data dir is in use', async () => {
+    const tmp = tempDir()
+    const dataDir = tmp.path('data')
+    const server = serveInProcess(['--listen', '127.0.0.1:0', '--data-dir', dataDir])
+    const url = await waitFor(() => /"Server listening at (http:\/\/[\d.:]+)"/.exec(server.log())?.[1])
+
+    const created = await runCli(['serve', 'org', 'create', '--name', 'payments', '--data-dir', dataDir])
+    expect(created.exitCode).toBe(0)
+    const orgId = created.stdout.trim()
+    expect(orgId).toMatch(/^[0-9a-f-]{36}$/)
+    const orgToken = readFileSync(join(dataDir, `org-${orgId}-admin-token`), 'utf8').trim()
+    expect(created.stdout + created.stderr).not.toContain(orgToken)
+    const whoami = await jsonOf(await fetch(`${url}/v1/whoami`, { headers: { authorization: `Bearer ${orgToken}` } }))
+    expect(whoami.org).toEqual({ id: orgId, name: 'payments' })
+
+    const duplicate = await runCli(['serve', 'org', 'create', '--name', 'payments', '--data-dir', dataDir])
+    expect(duplicate.exitCode).toBe(5)
+
+    const listed = await runCli(['serve', 'org', 'list', '--data-dir', dataDir, '--json'])
+    expect(JSON.parse(listed.stdout).data.map((org: { name: string }) => org.name)).toEqual(['default', 'payments'])
+
+    const out = tmp.path('breakglass.token')
+    const token = await runCli([
+      'serve',
+      'token',
+      'create',
+      '--org',
+      orgId,
+      '--role',
+      'auditor',
+      '--name',
+      'bg',
+      '--out',
+      out,
+      '--data-dir',
+      dataDir,
+    ])
+    expect(token.exitCode).toBe(0)
+    expect(statSync(out).mode & 0o777).toBe(0o600)
+    const secret = readFileSync(out, 'utf8').trim()
+    expect(token.stdout + token.stderr).not.toContain(secret)
+    const asAuditor = await jsonOf(await fetch(`${url}/v1/whoami`, { headers: { authorization: `Bearer ${secret}` } }))
+    expect(asAuditor.token).toMatchObject({ name: 'bg', role: 'auditor' })
+
+    const missingFlag = await runCli(['serve', 'token', 'create', '--org', orgId, '--data-dir', dataDir])
+    expect(missingFlag.exitCode).toBe(2)
+    server.signal('SIGTERM')
+    expect(await server.exit).toBe(0)
+  })
+})

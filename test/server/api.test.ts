@@ -1,0 +1,262 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readJwks } from '../../src/core/jwks.js'
+import { LineVerifier } from '../../src/core/verify.js'
+import type { TestServer } from '../helpers/server.js'
+import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
+import { storedEvents } from '../helpers/stored-events.js'
+
+const clock = {
+  nowMs: Date.UTC(2026, 10, 26, 9, 0, 0),
+  now() {
+    return this.nowMs
+  },
+}
+let server: TestServer
+let orgId: string
+
+beforeAll(async () => {
+  server = await startTestServer({}, clock)
+  orgId = server.services.defaultOrgId
+})
+afterAll(() => server.close())
+
+const eventsFor = async (traceId: string) =>
+  (await storedEvents(server.store, orgId)).filter((e) => e.traceId === traceId)
+const traceOf = (response: Response) => response.headers.get('konnect-audit-trace-id') ?? ''
+
+async function createToken(role: string, extra: Record<string, unknown> = {}) {
+  const response = await server.request('/v1/tokens', {
+    method: 'POST',
+    ...jsonBody({ name: `t-${role}`, role, ...extra }),
+  })
+  expect(response.status).toBe(201)
+  return (await jsonOf(response)) as { id: string; token: string }
+}
+
+describe('public routes', () => {
+  it('GET /healthz answers without auth or events', async () => {
+    const response = await server.request('/healthz', { token: null })
+    expect(response.status).toBe(200)
+    expect(await jsonOf(response)).toEqual({ status: 'ok', version: expect.any(String), store: 'sqlite' })
+    expect(traceOf(response)).toMatch(/^\d+$/)
+    expect(await eventsFor(traceOf(response))).toEqual([])
+  })
+
+  it('serves the JWKS publicly, ignoring a bad token, with caching headers', async () => {
+    const response = await server.request('/v2/audit-log-webhook/jwks.json', { token: `kat_${'A'.repeat(43)}` })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('cache-control')).toBe('public, max-age=300')
+    const { keys } = readJwks(await response.text())
+    expect(keys).toHaveLength(1)
+    expect(await eventsFor(traceOf(response))).toEqual([])
+    const unknownOrg = await server.request('/v2/audit-log-webhook/jwks.json?org_id=nope', { token: null })
+    expect(unknownOrg.status).toBe(404)
+    const typo = await server.request('/v2/audit-log-webhook/jwks.json?orgid=x', { token: null })
+    expect(typo.status).toBe(400)
+  })
+})
+
+describe('authentication and authorization events (SPEC.md §3.4)', () => {
+  it('whoami records a successful authentication and a granted authorization, before answering', async () => {
+    const response = await server.request('/v1/whoami', { headers: { 'user-agent': 'tests/1.0 (bad\u00e9char)' } })
+    expect(response.status).toBe(200)
+    const body = await jsonOf(response)
+    expect(body).toMatchObject({ token: { name: 'initial-admin', role: 'admin' }, org: { id: orgId, name: 'default' } })
+    const events = await eventsFor(traceOf(response))
+    expect(events.map((e) => [e.fields.name, e.fields.severity])).toEqual([
+      ['AUTHENTICATION_OUTCOME_SUCCESS', 0],
+      ['Authz.whoami', 1],
+    ])
+    expect(events[0]?.fields).toMatchObject({
+      event_class_id: 'AUTHENTICATION_TYPE_PAT',
+      request: '/v1/whoami',
+      success: true,
+      src: '127.0.0.1',
+      principal_id: body.token.id,
+      user_agent: 'tests/1.0 (bad\ufffdchar)',
+    })
+    expect(events[1]?.fields).toMatchObject({ event_class_id: 'konnect-audit', action: 'retrieve', granted: true })
+  })
+
+  it.each([
+    ['no header', null, 'AUTHENTICATION_TYPE_INVALID', 'AUTHENTICATION_OUTCOME_INVALID', 7, 'Unauthorized'],
+    [
+      'a malformed token',
+      'kat_short',
+      'AUTHENTICATION_TYPE_INVALID',
+      'AUTHENTICATION_OUTCOME_INVALID',
+      7,
+      'Unauthorized',
+    ],
+    [
+      'an unknown token',
+      `kat_${'B'.repeat(42)}A`,
+      'AUTHENTICATION_TYPE_PAT',
+      'AUTHENTICATION_OUTCOME_NOT_FOUND',
+      1,
+      'Unauthorized',
+    ],
+  ])('401 for %s, with the denial stored', async (_, token, classId, name, severity, detail) => {
+    const response = await server.request('/v1/tokens', {
+      method: 'POST',
+      token,
+      ...jsonBody({ name: 'x', role: 'admin' }),
+    })
+    expect(response.status).toBe(401)
+    expect(response.headers.get('content-type')).toContain('application/problem+json')
+    const trace = traceOf(response)
+    expect(await jsonOf(response)).toEqual({
+      status: 401,
+      title: 'Unauthorized',
+      type: 'https://httpstatuses.com/401',
+      instance: `kong:trace:${trace}`,
+      detail,
+    })
+    const events = await eventsFor(trace)
+    expect(events.map((e) => e.fields.name)).toEqual([name, 'Authz.tokens', 'Ingress'])
+    expect(events[0]?.fields).toMatchObject({ event_class_id: classId, severity, success: false, principal_id: '' })
+    expect(events[1]?.fields).toMatchObject({ granted: false, action: 'create', severity: 6 })
+    expect(events[2]?.fields).toMatchObject({ act: 'POST', status: 401, severity: 6, query: '{}' })
+  })
+
+  it('401 Token expired and Token revoked name the token as principal', async () => {
+    const expiring = await createToken('auditor', { expires_at: new Date(clock.nowMs + 60_000).toISOString() })
+    clock.nowMs += 120_000
+    const expired = await server.request('/v1/whoami', { token: expiring.token })
+    expect(expired.status).toBe(401)
+    expect((await jsonOf(expired)).detail).toBe('Token expired')
+    expect((await eventsFor(traceOf(expired)))[0]?.fields).toMatchObject({
+      name: 'AUTHENTICATION_OUTCOME_TOKEN_EXPIRED',
+      principal_id: expiring.id,
+      severity: 1,
+    })
+    const revoked = await createToken('auditor')
+    expect((await server.request(`/v1/tokens/${revoked.id}`, { method: 'DELETE' })).status).toBe(204)
+    const denied = await server.request('/v1/whoami', { token: revoked.token })
+    expect((await jsonOf(denied)).detail).toBe('Token revoked')
+    expect((await eventsFor(traceOf(denied)))[0]?.fields).toMatchObject({
+      name: 'AUTHENTICATION_OUTCOME_DISABLED',
+      severity: 6,
+    })
+  })
+
+  it('403 when the role lacks the permission, with granted=false stored', async () => {
+    const ingest = await createToken('ingest')
+    const response = await server.request('/v1/keys', { token: ingest.token })
+    expect(response.status).toBe(403)
+    expect((await jsonOf(response)).detail).toBe('You do not have permission to perform this action')
+    const events = await eventsFor(traceOf(response))
+    expect(events.map((e) => [e.fields.name, e.fields.granted ?? e.fields.success])).toEqual([
+      ['AUTHENTICATION_OUTCOME_SUCCESS', true],
+      ['Authz.keys', false],
+    ])
+  })
+
+  it('a mutating request adds an access event with its status and query', async () => {
+    const response = await server.request('/v1/keys/rotate?b=2&a=1&a=3', { method: 'POST' })
+    expect(response.status).toBe(400)
+    expect((await jsonOf(response)).invalid_parameters[0]).toMatchObject({ rule: 'unknown_property', source: 'query' })
+    expect((await eventsFor(traceOf(response))).at(-1)?.fields).toMatchObject({
+      status: 400,
+      query: '{"a":["1","3"],"b":"2"}',
+    })
+    const rotated = await server.request('/v1/keys/rotate', { method: 'POST' })
+    expect(rotated.status).toBe(201)
+    const access = (await eventsFor(traceOf(rotated))).at(-1)
+    expect(access?.fields).toMatchObject({
+      name: 'Ingress',
+      event_class_id: 'KongGateway',
+      act: 'POST',
+      status: 201,
+      request: '/v1/keys/rotate',
+    })
+  })
+})
+
+describe('tokens and keys', () => {
+  it('creates a token whose secret is shown once, lists without secrets, pages', async () => {
+    const created = await createToken('auditor')
+    expect(created.token).toMatch(/^kat_[A-Za-z0-9_-]{43}$/)
+    const first = await server.request('/v1/tokens?page%5Bsize%5D=1')
+    const page = await jsonOf(first)
+    expect(page.data).toHaveLength(1)
+    expect(JSON.stringify(page)).not.toContain('kat_')
+    expect(page.meta.next).toMatch(/^\/v1\/tokens\?/)
+    const second = await jsonOf(await server.request(page.meta.next))
+    expect(second.data[0].id).not.toBe(page.data[0].id)
+    expect((await server.request('/v1/tokens?page%5Bafter%5D=garbage')).status).toBe(400)
+  })
+
+  it('refuses to revoke the last admin token, and 404s unknown ids', async () => {
+    const me = await jsonOf(await server.request('/v1/whoami'))
+    const last = await server.request(`/v1/tokens/${me.token.id}`, { method: 'DELETE' })
+    expect(last.status).toBe(409)
+    expect((await jsonOf(last)).detail).toBe('Cannot revoke the last admin token')
+    expect((await server.request('/v1/tokens/00000000-0000-4000-8000-000000000000', { method: 'DELETE' })).status).toBe(
+      404,
+    )
+    const notUuid = await server.request('/v1/tokens/abc', { method: 'DELETE' })
+    expect(notUuid.status).toBe(400)
+    expect((await jsonOf(notUuid)).invalid_parameters[0]).toMatchObject({ rule: 'is_uuid' })
+  })
+
+  it('rotation keeps the retired key in the JWKS, so every stored line still verifies', async () => {
+    const keys = await jsonOf(await server.request('/v1/keys'))
+    expect(keys.data[0].status).toBe('active')
+    expect(keys.data.filter((k: { status: string }) => k.status === 'retired').length).toBeGreaterThan(0)
+    const jwks = await (await server.request('/v2/audit-log-webhook/jwks.json', { token: null })).text()
+    expect(JSON.parse(jwks).keys.map((k: { kid: string }) => k.kid)).toEqual(
+      keys.data.map((k: { kid: string }) => k.kid),
+    )
+    const verifier = new LineVerifier(readJwks(jwks).keys)
+    const events = await storedEvents(server.store, orgId)
+    expect(events.length).toBeGreaterThan(10)
+    for (const { line } of events) expect(verifier.verify(Buffer.from(line)).status).toBe('valid')
+  })
+})
+
+describe('bad requests get problem+json and store nothing but their own audit events', () => {
+  it.each([
+    ['an unknown property', jsonBody({ name: 'x', role: 'admin', color: 'red' }), 400, 'unknown_property'],
+    [
+      'a duplicate key',
+      { body: '{"name":"x","role":"admin","name":"y"}', headers: { 'content-type': 'application/json' } },
+      400,
+      'invalid',
+    ],
+    ['a wrong type', jsonBody({ name: 5, role: 'admin' }), 400, 'is_string'],
+    ['a bad enum', jsonBody({ name: 'x', role: 'root' }), 400, 'enum'],
+    ['a missing field', jsonBody({ role: 'admin' }), 400, 'required'],
+    ['a bad date', jsonBody({ name: 'x', role: 'admin', expires_at: 'tomorrow' }), 400, 'is_date_time'],
+    ['malformed JSON', { body: '{"name":', headers: { 'content-type': 'application/json' } }, 400, undefined],
+    ['a wrong content type', { body: 'name=x', headers: { 'content-type': 'text/plain' } }, 415, undefined],
+    ['an oversized body', jsonBody({ name: 'x'.repeat(70_000), role: 'admin' }), 413, undefined],
+  ])('%s', async (_, init, status, rule) => {
+    const before = (await server.request('/v1/tokens?page%5Bsize%5D=1000').then(jsonOf)).data.length
+    const response = await server.request('/v1/tokens', { method: 'POST', ...(init as RequestInit) })
+    expect(response.status).toBe(status)
+    const problem = await jsonOf(response)
+    expect(problem).toMatchObject({ status, instance: `kong:trace:${traceOf(response)}` })
+    if (rule) expect(problem.invalid_parameters[0]).toMatchObject({ rule, source: 'body' })
+    if (status === 400 && !rule)
+      expect(problem).toMatchObject({
+        detail: 'Could not parse request body',
+        invalid_parameters: [{ field: 'body', reason: 'request format is invalid' }],
+      })
+    const after = (await server.request('/v1/tokens?page%5Bsize%5D=1000').then(jsonOf)).data.length
+    expect(after).toBe(before)
+    const access = (await eventsFor(traceOf(response))).at(-1)
+    expect(access?.fields).toMatchObject({ name: 'Ingress', status })
+  })
+
+  it('404 for an unknown path and 405 for a wrong method, without events', async () => {
+    const missing = await server.request('/v9/nothing')
+    expect(missing.status).toBe(404)
+    expect(await jsonOf(missing)).toMatchObject({ status: 404, title: 'Not Found' })
+    const wrong = await server.request('/v1/whoami', { method: 'DELETE' })
+    expect(wrong.status).toBe(405)
+    expect(wrong.headers.get('allow')).toBe('GET')
+    expect(await eventsFor(traceOf(missing))).toEqual([])
+    expect(await eventsFor(traceOf(wrong))).toEqual([])
+  })
+})

@@ -32,10 +32,10 @@ export interface InvalidParameter {
   /** `items[<i>]` or `items[<i>].<property>` (SPEC.md §5.4). */
   readonly field: string
   readonly rule?: Rule
-  readonly source: 'body'
+  readonly source: 'body' | 'query'
   readonly reason: string
   /** With `enum`: the accepted values. */
-  readonly choices?: string[]
+  readonly choices?: readonly string[]
   /** With `min_length` (bytes) or `min` (value). */
   readonly minimum?: number
   /** With `max_length` (bytes) or `max` (value). */

@@ -2,17 +2,10 @@
 // as invalid_parameters with Konnect's rule names, domain errors by status, anything else a 500.
 
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { InvalidParameter, Rule } from '../core/problem-fields.js'
 import { StoreError } from '../store/store.js'
 
-export interface InvalidParameter {
-  readonly field: string
-  readonly reason: string
-  readonly rule?: string
-  readonly source: 'body' | 'query'
-  readonly choices?: readonly string[]
-  readonly minimum?: number
-  readonly maximum?: number
-}
+export type { InvalidParameter }
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -81,11 +74,11 @@ interface AjvError {
   readonly message?: string
 }
 
-const TYPE_RULES: Record<string, string> = {
+const TYPE_RULES: Record<string, Rule> = {
   string: 'is_string',
   boolean: 'is_boolean',
   integer: 'is_integer',
-  number: 'is_number',
+  number: 'type',
   object: 'type',
   array: 'type',
 }
@@ -121,7 +114,7 @@ export function invalidParameterOf(error: AjvError, source: 'body' | 'query'): I
     case 'maxLength':
     case 'minLength': {
       const limit = Number(params.limit)
-      const bound =
+      const bound: Pick<InvalidParameter, 'rule' | 'minimum' | 'maximum'> =
         keyword === 'maxLength' ? { rule: 'max_length', maximum: limit } : { rule: 'min_length', minimum: limit }
       return {
         field: fieldOf(error),
@@ -134,7 +127,8 @@ export function invalidParameterOf(error: AjvError, source: 'body' | 'query'): I
     case 'pattern':
       return { field: fieldOf(error), rule: 'matches_regex', reason: `must match ${String(params.pattern)}`, source }
     case 'format': {
-      const rule = params.format === 'date-time' ? 'is_date_time' : params.format === 'uuid' ? 'is_uuid' : 'invalid'
+      const rule: Rule =
+        params.format === 'date-time' ? 'is_date_time' : params.format === 'uuid' ? 'is_uuid' : 'invalid'
       return { field: fieldOf(error), rule, reason: `must be a valid ${String(params.format)}`, source }
     }
     default:

@@ -13,6 +13,7 @@ import { SelfAudit } from './auth/self-audit.js'
 import { bootstrapStore } from './bootstrap.js'
 import type { ServerConfig } from './config.js'
 import { ensureDataDir, lockDataDir, SQLITE_FILE } from './data-dir.js'
+import { EventBus } from './services/event-bus.js'
 import type { Services } from './services/services.js'
 import { SignerCache } from './services/signers.js'
 
@@ -84,6 +85,7 @@ async function assembleServices(
     }
     unattributedOrgId = config.unattributedEventsOrg
   }
-  const audit = new SelfAudit(store, signers, () => clock.now())
-  return { config, store, clock, signers, defaultOrgId, unattributedOrgId, audit }
+  const bus = new EventBus()
+  const audit = new SelfAudit(store, signers, bus, () => clock.now())
+  return { config, store, clock, signers, bus, defaultOrgId, unattributedOrgId, audit }
 }

@@ -7,6 +7,7 @@ import { severityOf } from '../../core/severity.js'
 import type { Store } from '../../store/store.js'
 import type { TraceId } from '../../util/u64.js'
 import type { Permission } from '../routes/define-route.js'
+import type { EventBus } from '../services/event-bus.js'
 import type { UncommittedEvent } from '../services/event-draft.js'
 import { draftOf } from '../services/event-draft.js'
 import type { SignerCache } from '../services/signers.js'
@@ -98,6 +99,7 @@ export class SelfAudit {
   constructor(
     private readonly store: Store,
     private readonly signers: SignerCache,
+    private readonly bus: EventBus,
     private readonly nowMs: () => number,
   ) {}
 

@@ -4,6 +4,7 @@ import type { Clock } from '../../core/clock.js'
 import type { Store } from '../../store/store.js'
 import type { SelfAudit } from '../auth/self-audit.js'
 import type { ServerConfig } from '../config.js'
+import type { EventBus } from './event-bus.js'
 import type { SignerCache } from './signers.js'
 
 export interface Services {
@@ -11,6 +12,8 @@ export interface Services {
   readonly store: Store
   readonly clock: Clock
   readonly signers: SignerCache
+  /** Announces committed events to streams and workers. */
+  readonly bus: EventBus
   readonly audit: SelfAudit
   /** The org that anonymous JWKS requests default to. */
   readonly defaultOrgId: string

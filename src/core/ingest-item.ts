@@ -67,7 +67,7 @@ const KNOWN_PROPERTIES: Readonly<Record<EventType, ReadonlySet<string>>> = {
 type ServerAssigned = 'org_id' | 'trace_id' | 'rt'
 type DraftOf<E> = E extends AuditEvent ? Omit<E, ServerAssigned> : never
 /** An event complete but for the members the server assigns at commit. */
-export type EventDraft = DraftOf<AuditEvent>
+export type IngestEventDraft = DraftOf<AuditEvent>
 type CommonDraft = Pick<
   AuthenticationEvent,
   | 'cef_version'
@@ -85,7 +85,7 @@ export interface ValidIngestItem {
   readonly type: EventType
   /** Items of one request with equal trace_ref share one trace_id (SPEC.md §3.5). */
   readonly traceRef?: string
-  readonly draft: EventDraft
+  readonly draft: IngestEventDraft
 }
 
 export interface IngestContext {
@@ -447,7 +447,7 @@ function checkDevPortal(check: ItemCheck, type: EventType): void {
   }
 }
 
-function readAuthentication(check: ItemCheck, common: CommonDraft | undefined): EventDraft | undefined {
+function readAuthentication(check: ItemCheck, common: CommonDraft | undefined): IngestEventDraft | undefined {
   const eventClassId = check.choice('event_class_id', AUTHENTICATION_EVENT_CLASS_IDS, true)
   const name = check.choice('name', AUTHENTICATION_NAMES, true)
   const request = check.text('request', REQUEST_RULE)
@@ -470,7 +470,7 @@ function readAuthentication(check: ItemCheck, common: CommonDraft | undefined): 
   }
 }
 
-function readAuthorization(check: ItemCheck, common: CommonDraft | undefined): EventDraft | undefined {
+function readAuthorization(check: ItemCheck, common: CommonDraft | undefined): IngestEventDraft | undefined {
   const eventClassId = readAuthorizationClassId(check)
   const name = check.text('name', AUTHORIZATION_NAME_RULE)
   const action = check.text('action', ACTION_RULE)
@@ -494,7 +494,7 @@ function readAuthorization(check: ItemCheck, common: CommonDraft | undefined): E
   }
 }
 
-function readGatewayAccess(check: ItemCheck, common: CommonDraft | undefined): EventDraft | undefined {
+function readGatewayAccess(check: ItemCheck, common: CommonDraft | undefined): IngestEventDraft | undefined {
   check.assigned('event_class_id', 'KongGateway')
   check.assigned('name', 'Ingress')
   const request = check.text('request', REQUEST_RULE)
@@ -521,14 +521,14 @@ function readGatewayAccess(check: ItemCheck, common: CommonDraft | undefined): E
 }
 
 const READERS: Readonly<
-  Record<EventType, (check: ItemCheck, common: CommonDraft | undefined) => EventDraft | undefined>
+  Record<EventType, (check: ItemCheck, common: CommonDraft | undefined) => IngestEventDraft | undefined>
 > = {
   authentication: readAuthentication,
   authorization: readAuthorization,
   gateway_access: readGatewayAccess,
 }
 
-function withAssigned(draft: EventDraft, assigned: AssignedMembers): AuditEvent {
+function withAssigned(draft: IngestEventDraft, assigned: AssignedMembers): AuditEvent {
   return { ...draft, org_id: assigned.orgId, trace_id: assigned.traceId, rt: assigned.rt }
 }
 
@@ -537,7 +537,7 @@ export function buildEvent(item: ValidIngestItem, assigned: AssignedMembers): Au
   return withAssigned(item.draft, assigned)
 }
 
-function longestSignedLineBytes(draft: EventDraft, orgId: string): number {
+function longestSignedLineBytes(draft: IngestEventDraft, orgId: string): number {
   const event = withAssigned(draft, { orgId, traceId: LONGEST_TRACE_ID, rt: LONGEST_RT_MS })
   return Buffer.byteLength(appendSig(unsignedJsonLine(event), SIG_PLACEHOLDER), 'utf8')
 }

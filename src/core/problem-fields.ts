@@ -27,6 +27,8 @@ export type Rule =
   | 'max_length'
   | 'min'
   | 'max'
+  | 'min_items'
+  | 'max_items'
 
 export interface InvalidParameter {
   /** `items[<i>]` or `items[<i>].<property>` (SPEC.md §5.4). */

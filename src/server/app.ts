@@ -8,7 +8,7 @@ import { findDuplicateKey } from '../core/json-duplicates.js'
 import { drawTraceId } from '../core/trace-id.js'
 import { trustedProxies } from './auth/client-address.js'
 import { accessHook, protectHook } from './auth/protect.js'
-import { badRequest, registerProblemHandlers, sendProblem } from './problem.js'
+import { badRequest, ProblemError, registerProblemHandlers, sendProblem } from './problem.js'
 import type { RouteDefinition } from './routes/define-route.js'
 import { routes } from './routes/index.js'
 import type { Services } from './services/services.js'
@@ -18,7 +18,11 @@ const ADMIN_BODY_LIMIT = 64 * 1024
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false }
 
-function parseJsonStrictly(_request: FastifyRequest, body: string): unknown {
+function parseJsonStrictly(request: FastifyRequest, body: string): unknown {
+  const encoding = request.headers['content-encoding']
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+    throw new ProblemError(415, `Content-Encoding ${encoding} is accepted only by POST /v1/audit-events`)
+  }
   const parsed: unknown = JSON.parse(body)
   const duplicate = findDuplicateKey(body)
   if (duplicate !== null) {
@@ -73,16 +77,31 @@ export async function buildApp(services: Services, log: LogDestination): Promise
   registerProblemHandlers(app)
 
   const trusted = trustedProxies(services.config.trustProxy)
-  for (const route of routes) {
-    app.route({
+  const register = (scope: FastifyInstance, route: RouteDefinition) =>
+    scope.route({
       method: route.method,
       url: route.url,
       // A query parameter no route declares is a 400: a typo must never widen a result (SPEC.md §5.1).
       schema: { querystring: NO_QUERY, ...route.schema },
-      ...(route.bodyLimit ? { bodyLimit: route.bodyLimit } : {}),
       onRequest: route.permission ? [protectHook(route.permission, services, trusted)] : [],
       onResponse: route.permission && MUTATING.has(route.method) ? [accessHook(services)] : [],
       handler: (request, reply) => route.handler(request, reply, services),
+    })
+  for (const route of routes) {
+    const raw = route.rawBody
+    if (!raw) {
+      register(app, route)
+      continue
+    }
+    // Raw-body routes live in their own scope, so their parser applies to them alone.
+    app.register(async (scope) => {
+      scope.removeAllContentTypeParsers()
+      scope.addContentTypeParser(
+        [...raw.contentTypes],
+        { parseAs: 'buffer', bodyLimit: raw.limitBytes },
+        (_request, body, done) => done(null, body),
+      )
+      register(scope, route)
     })
   }
 

@@ -114,10 +114,9 @@ export class SelfAudit {
       return
     }
     const signer = await this.signers.signerFor(orgId)
-    await this.store.appendEvents(
-      orgId,
-      this.nowMs(),
-      events.map((event) => draftOf(event, signer)),
-    )
+    const drafts = events.map((event) => draftOf(event, signer))
+    const committed = await this.store.appendEvents(orgId, this.nowMs(), drafts)
+    const head = committed.at(-1)
+    if (head) this.bus.announce(orgId, head.sequence)
   }
 }

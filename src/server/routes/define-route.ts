@@ -20,7 +20,11 @@ export interface RouteDefinition {
   readonly schema?: FastifySchema
   /** Null for public routes, which record no audit events. */
   readonly permission: Permission | null
-  readonly bodyLimit?: number
+  /**
+   * Routes that read their body as raw bytes (ingest) name the content types they accept and the
+   * byte limit of the body as sent; everything else gets strict JSON and the 64 KiB admin limit.
+   */
+  readonly rawBody?: { readonly contentTypes: readonly string[]; readonly limitBytes: number }
   handler(request: FastifyRequest, reply: FastifyReply, services: Services): Promise<unknown>
 }
 

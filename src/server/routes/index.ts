@@ -2,6 +2,7 @@
 
 import type { RouteDefinition } from './define-route.js'
 import { route as healthz } from './healthz.get.js'
+import { route as ingest } from './v1/audit-events.post.js'
 import { route as keysList } from './v1/keys.get.js'
 import { route as keysRotate } from './v1/keys-rotate.post.js'
 import { route as tokensRevoke } from './v1/tokens.delete.js'
@@ -9,6 +10,7 @@ import { route as tokensList } from './v1/tokens.get.js'
 import { route as tokensCreate } from './v1/tokens.post.js'
 import { route as whoami } from './v1/whoami.get.js'
 import { route as jwks } from './v2/jwks.get.js'
+import { route as pull } from './v3/audit-logs.get.js'
 
 export const routes: readonly RouteDefinition[] = [
   healthz,
@@ -19,4 +21,6 @@ export const routes: readonly RouteDefinition[] = [
   tokensRevoke,
   keysList,
   keysRotate,
+  ingest,
+  pull,
 ]

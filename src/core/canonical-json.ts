@@ -6,13 +6,29 @@ import type { AuditEvent } from './events.js'
 import { INTEGER_MEMBERS } from './events.js'
 import type { Signer } from './signing.js'
 
+/** Sorted member names by the object's own key list; events come in a handful of shapes. */
+const sortedKeysByShape = new Map<string, readonly string[]>()
+
+function sortedKeys(event: AuditEvent): readonly string[] {
+  const keys = Object.keys(event)
+  const shape = keys.join(',')
+  let sorted = sortedKeysByShape.get(shape)
+  if (!sorted) {
+    sorted = keys.filter((key) => key !== 'type').sort()
+    if (sortedKeysByShape.size < 1024) sortedKeysByShape.set(shape, sorted)
+  }
+  return sorted
+}
+
 /** The members of the line in canonical order, without `sig` and without the `type` metadata. */
 export function canonicalMembers(event: AuditEvent): Array<[string, string | number | boolean]> {
+  const fields = event as unknown as Record<string, string | number | boolean | undefined>
   const members: Array<[string, string | number | boolean]> = []
-  for (const [key, value] of Object.entries(event)) {
-    if (key !== 'type' && value !== undefined) members.push([key, value])
+  for (const key of sortedKeys(event)) {
+    const value = fields[key]
+    if (value !== undefined) members.push([key, value])
   }
-  return members.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  return members
 }
 
 function writeInteger(key: string, value: string | number | boolean): string {

@@ -29,6 +29,7 @@ export type Rule =
   | 'max'
   | 'min_items'
   | 'max_items'
+  | 'missing_reference'
 
 export interface InvalidParameter {
   /** `items[<i>]` or `items[<i>].<property>` (SPEC.md §5.4). */

@@ -11,6 +11,7 @@ import { accessHook, protectHook } from './auth/protect.js'
 import { badRequest, ProblemError, registerProblemHandlers, sendProblem } from './problem.js'
 import type { RouteDefinition } from './routes/define-route.js'
 import { routes } from './routes/index.js'
+import { liveStreamsOf } from './services/live-stream.js'
 import type { Services } from './services/services.js'
 import { validatorCompiler } from './validators.js'
 
@@ -75,6 +76,8 @@ export async function buildApp(services: Services, log: LogDestination): Promise
     reply.header('konnect-audit-trace-id', String(request.id))
   })
   registerProblemHandlers(app)
+  // Open SSE streams would keep close() waiting; clients resume with Last-Event-ID (DESIGN.md §5).
+  app.addHook('preClose', async () => liveStreamsOf(services).endAll())
 
   const trusted = trustedProxies(services.config.trustProxy)
   const register = (scope: FastifyInstance, route: RouteDefinition) =>

@@ -83,6 +83,117 @@ export interface EventQuery {
   readonly limit: number
 }
 
+export type LogFormat = 'cef' | 'json' | 'cps'
+export const LOG_FORMATS: readonly LogFormat[] = ['cef', 'json', 'cps']
+
+/** Where and how to deliver: an inline webhook's settings, or what a destination defines. */
+export interface EndpointSettings {
+  readonly endpoint: string
+  /** Sent verbatim as the receiver's Authorization header, so stored as given; null = none. */
+  readonly authorization: string | null
+  readonly logFormat: LogFormat
+  readonly skipSslVerification: boolean
+}
+
+export interface DestinationRecord extends EndpointSettings {
+  readonly id: string
+  readonly orgId: string
+  /** Unique per org (StoreError conflict). */
+  readonly name: string
+  readonly authorization: string
+  readonly createdAt: number
+  readonly updatedAt: number
+}
+
+/** The fields a destination PATCH may change; absent ones keep their value. */
+export type DestinationChange = Partial<
+  Pick<DestinationRecord, 'name' | 'endpoint' | 'authorization' | 'logFormat' | 'skipSslVerification'>
+>
+
+/** A keyset position in a destination list, ordered by created_at then id. */
+export interface DestinationPosition {
+  readonly createdAt: number
+  readonly id: string
+}
+
+export interface DestinationQuery {
+  readonly orgId: string
+  /** Only destinations after this position; at most one of after and before. */
+  readonly after?: DestinationPosition
+  /** Only the last `limit` destinations before this position. */
+  readonly before?: DestinationPosition
+  readonly nameEquals?: string
+  /** Case-insensitive substring of the name. */
+  readonly nameContains?: string
+  readonly limit: number
+}
+
+export type DestinationInsertOutcome = 'inserted' | 'limit_reached'
+export type DestinationDeleteOutcome = 'deleted' | 'not_found' | 'in_use'
+
+/** What a configured webhook delivers to. */
+export type WebhookTarget =
+  | { readonly mode: 'inline'; readonly settings: EndpointSettings }
+  | { readonly mode: 'destination'; readonly destination: DestinationRecord }
+
+export type WebhookStatus = 'active' | 'inactive'
+
+/** The delivery engine's durable state of one org's webhook (SPEC.md §5.5, §6). */
+export interface WebhookDelivery {
+  /** The delivery cursor: the highest sequence the receiver acknowledged with a 2xx. */
+  readonly deliveredSequence: number
+  readonly status: WebhookStatus
+  /** Null before the first attempt. Code 0 = no HTTP status (connection, DNS, TLS, timeout, policy). */
+  readonly lastAttempt: {
+    readonly atMs: number
+    readonly responseCode: number
+    readonly responseMessage: string
+  } | null
+  readonly lastSuccessAt: number | null
+  /** Set only while a quick retry or probe is scheduled. */
+  readonly nextAttemptAt: number | null
+  readonly consecutiveFailures: number
+  /** Events pruned before they were delivered (SPEC.md §8). */
+  readonly undeliveredPruned: number
+}
+
+/** An org's webhook once configured; an unconfigured webhook is null. */
+export interface ConfiguredWebhook {
+  readonly orgId: string
+  readonly target: WebhookTarget
+  /** False = paused: nothing is sent and the cursor is kept. */
+  readonly enabled: boolean
+  readonly updatedAt: number
+  readonly delivery: WebhookDelivery
+}
+
+/** A new target for the webhook, decided by the caller (inline settings or a destination reference). */
+export type WebhookTargetChange =
+  | { readonly mode: 'inline'; readonly settings: EndpointSettings }
+  | { readonly mode: 'destination'; readonly destinationId: string }
+
+export interface WebhookChange {
+  /**
+   * A configuration change: resets consecutive failures, sets status active and clears the
+   * scheduled attempt (SPEC.md §6.2). Required to configure an unconfigured webhook, which also
+   * sets the delivery cursor to the org's head (SPEC.md §6.4).
+   */
+  readonly target?: WebhookTargetChange
+  /** Absent keeps the current flag (false when unconfigured). */
+  readonly enabled?: boolean
+}
+
+/**
+ * Decides a webhook change from the current webhook (null = unconfigured) inside the store's
+ * transaction, so concurrent changes never merge against a stale read. Returns null to change
+ * nothing; whatever it throws aborts the update with nothing stored.
+ */
+export type DecideWebhookChange = (current: ConfiguredWebhook | null) => WebhookChange | null
+
+export type WebhookUpdate =
+  | { readonly outcome: 'updated'; readonly webhook: ConfiguredWebhook | null }
+  | { readonly outcome: 'unknown_destination' }
+
 export type RevokeOutcome = 'revoked' | 'already_revoked' | 'not_found' | 'last_admin'
 
 export type StoreErrorKind = 'conflict' | 'not_found' | 'unavailable'
@@ -133,6 +244,35 @@ export interface Store {
   readEvents(query: EventQuery): Promise<StoredEvent[]>
   /** The highest committed sequence of the org (0 when it has none). */
   headSequence(orgId: string): Promise<number>
+
+  /** The org's webhook with its target resolved and its delivery state, or null when unconfigured. */
+  getWebhook(orgId: string): Promise<ConfiguredWebhook | null>
+  /**
+   * Applies the change `decide` returns, in one transaction (see WebhookChange for what a target
+   * change resets). A destination target of another org or none is `unknown_destination`.
+   */
+  updateWebhook(orgId: string, nowMs: number, decide: DecideWebhookChange): Promise<WebhookUpdate>
+  /** Unconfigures the webhook, discarding its delivery state; its destination is kept. */
+  deleteWebhook(orgId: string): Promise<void>
+
+  /** Inserts unless the org already has `maxPerOrg` destinations (StoreError conflict on a duplicate name). */
+  insertDestination(destination: DestinationRecord, maxPerOrg: number): Promise<DestinationInsertOutcome>
+  findDestination(orgId: string, id: string): Promise<DestinationRecord | null>
+  /** The org's destinations ordered by created_at then id, filtered and bounded by the query. */
+  listDestinations(query: DestinationQuery): Promise<DestinationRecord[]>
+  /**
+   * Applies the change (null = not found; StoreError conflict on a duplicate name). A change of
+   * endpoint, authorization, format or TLS flag to the webhook's destination resets its delivery
+   * status as a webhook target change does, in the same transaction.
+   */
+  updateDestination(
+    orgId: string,
+    id: string,
+    change: DestinationChange,
+    nowMs: number,
+  ): Promise<DestinationRecord | null>
+  /** Deletes a destination unless the webhook references it. */
+  deleteDestination(orgId: string, id: string): Promise<DestinationDeleteOutcome>
 
   /** Throws StoreError unavailable when the store cannot serve. */
   ping(): Promise<void>

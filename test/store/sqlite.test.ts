@@ -87,7 +87,10 @@ describe('sqlite store', () => {
     await openStore(path)
 
     const ledger = openRaw(path).prepare('SELECT version, name FROM schema_migrations ORDER BY version').all()
-    expect(ledger).toEqual([{ version: 1, name: '001_initial.sql' }])
+    expect(ledger).toEqual([
+      { version: 1, name: '001_initial.sql' },
+      { version: 2, name: '002_webhooks.sql' },
+    ])
   })
 
   it('refuses a database migrated by a newer konnect-audit', async () => {

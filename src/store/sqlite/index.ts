@@ -6,15 +6,29 @@ import { readdirSync, readFileSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import type {
   CommittedEvent,
+  ConfiguredWebhook,
+  DecideWebhookChange,
+  DestinationChange,
+  DestinationDeleteOutcome,
+  DestinationInsertOutcome,
+  DestinationQuery,
+  DestinationRecord,
+  EndpointSettings,
   EventDraft,
   EventQuery,
   KeyRecord,
+  LogFormat,
   NewOrg,
   OrgRecord,
   RevokeOutcome,
   Store,
   StoredEvent,
   TokenRecord,
+  WebhookDelivery,
+  WebhookStatus,
+  WebhookTarget,
+  WebhookTargetChange,
+  WebhookUpdate,
 } from '../store.js'
 import { StoreError } from '../store.js'
 
@@ -135,7 +149,8 @@ function mapDriverErrors<T>(path: string, fn: () => T): T {
 function storeErrorOf(error: unknown, path: string): unknown {
   if (!(error instanceof Database.SqliteError)) return error
   const { code, message } = error
-  // Every foreign key references orgs, so a failed one means the org does not exist.
+  // Foreign keys reference orgs, except the webhook's destination, which is checked before every
+  // write that could break it; so a failed one means the org does not exist.
   if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return new StoreError('not_found', `Unknown org (${message})`)
   if (code.startsWith('SQLITE_CONSTRAINT')) return new StoreError('conflict', `Conflicts with stored data: ${message}`)
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
@@ -184,6 +199,66 @@ const TOKEN_COLUMNS = `id, org_id AS orgId, name, role, secret_hash AS secretHas
 const KEY_COLUMNS = `kid, org_id AS orgId, status, public_key AS publicKey, private_key AS privateKey,
   created_at AS createdAt, retired_at AS retiredAt`
 const EVENT_COLUMNS = 'sequence, type, event_ts_ms AS eventTsMs, rt, line'
+const DESTINATION_COLUMNS = `id, org_id AS orgId, name, endpoint, authorization_header AS authorization,
+  log_format AS logFormat, skip_ssl_verification AS skipSslVerification, created_at AS createdAt,
+  updated_at AS updatedAt`
+const WEBHOOK_COLUMNS = `org_id AS orgId, mode, enabled, endpoint, authorization_header AS authorization,
+  log_format AS logFormat, skip_ssl_verification AS skipSslVerification, destination_id AS destinationId,
+  updated_at AS updatedAt, delivered_sequence AS deliveredSequence, webhook_status AS status,
+  last_attempt_at AS lastAttemptAt, last_response_code AS lastResponseCode,
+  last_response_message AS lastResponseMessage, last_success_at AS lastSuccessAt,
+  next_attempt_at AS nextAttemptAt, consecutive_failures AS consecutiveFailures,
+  undelivered_pruned AS undeliveredPruned`
+// A configuration change starts delivery afresh (SPEC.md §6.2); the cursor and last outcome stay.
+const RESET_DELIVERY_STATUS = "webhook_status = 'active', consecutive_failures = 0, next_attempt_at = NULL"
+const LIST_DESTINATIONS_WHERE = `org_id = @orgId
+  AND (@afterCreatedAt IS NULL OR (created_at, id) > (@afterCreatedAt, @afterId))
+  AND (@beforeCreatedAt IS NULL OR (created_at, id) < (@beforeCreatedAt, @beforeId))
+  AND (@nameEquals IS NULL OR name = @nameEquals)
+  AND (@nameContains IS NULL OR instr(casefold(name), casefold(@nameContains)) > 0)`
+
+/** SQLite has no booleans: 0/1 in columns and parameters. */
+type Flag = 0 | 1
+
+interface DestinationRow extends Omit<DestinationRecord, 'skipSslVerification'> {
+  readonly skipSslVerification: Flag
+}
+
+interface DestinationFilter {
+  readonly orgId: string
+  readonly afterCreatedAt: number | null
+  readonly afterId: string | null
+  readonly beforeCreatedAt: number | null
+  readonly beforeId: string | null
+  readonly nameEquals: string | null
+  readonly nameContains: string | null
+  readonly limit: number
+}
+
+/** The columns that say what a webhook delivers to; the other mode's columns are null. */
+interface TargetColumns {
+  readonly mode: 'inline' | 'destination'
+  readonly endpoint: string | null
+  readonly authorization: string | null
+  readonly logFormat: LogFormat | null
+  readonly skipSslVerification: Flag | null
+  readonly destinationId: string | null
+}
+
+interface WebhookRow extends TargetColumns {
+  readonly orgId: string
+  readonly enabled: Flag
+  readonly updatedAt: number
+  readonly deliveredSequence: number
+  readonly status: WebhookStatus
+  readonly lastAttemptAt: number | null
+  readonly lastResponseCode: number | null
+  readonly lastResponseMessage: string | null
+  readonly lastSuccessAt: number | null
+  readonly nextAttemptAt: number | null
+  readonly consecutiveFailures: number
+  readonly undeliveredPruned: number
+}
 
 /** Every statement the store runs, prepared once; rows come back already shaped as records. */
 function prepareStatements(db: Database.Database) {
@@ -260,6 +335,61 @@ function prepareStatements(db: Database.Database) {
          AND (@type IS NULL OR type = @type)
        ORDER BY sequence LIMIT @limit`,
     ),
+
+    insertDestination: db.prepare<DestinationRow>(
+      `INSERT INTO destinations (id, org_id, name, endpoint, authorization_header, log_format, skip_ssl_verification,
+         created_at, updated_at)
+       VALUES (@id, @orgId, @name, @endpoint, @authorization, @logFormat, @skipSslVerification, @createdAt, @updatedAt)`,
+    ),
+    updateDestination: db.prepare<DestinationRow>(
+      `UPDATE destinations SET name = @name, endpoint = @endpoint, authorization_header = @authorization,
+         log_format = @logFormat, skip_ssl_verification = @skipSslVerification, updated_at = @updatedAt
+       WHERE id = @id AND org_id = @orgId`,
+    ),
+    deleteDestination: db.prepare<{ orgId: string; id: string }>(
+      'DELETE FROM destinations WHERE id = @id AND org_id = @orgId',
+    ),
+    findDestination: db.prepare<{ orgId: string; id: string }, DestinationRow>(
+      `SELECT ${DESTINATION_COLUMNS} FROM destinations WHERE id = @id AND org_id = @orgId`,
+    ),
+    countDestinations: db.prepare<[string], number>('SELECT count(*) FROM destinations WHERE org_id = ?').pluck(),
+    listDestinationsForward: db.prepare<DestinationFilter, DestinationRow>(
+      `SELECT ${DESTINATION_COLUMNS} FROM destinations WHERE ${LIST_DESTINATIONS_WHERE}
+       ORDER BY created_at, id LIMIT @limit`,
+    ),
+    // The page that ends just before a position: read backwards, reversed by the caller.
+    listDestinationsBackward: db.prepare<DestinationFilter, DestinationRow>(
+      `SELECT ${DESTINATION_COLUMNS} FROM destinations WHERE ${LIST_DESTINATIONS_WHERE}
+       ORDER BY created_at DESC, id DESC LIMIT @limit`,
+    ),
+
+    findWebhook: db.prepare<[string], WebhookRow>(`SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE org_id = ?`),
+    isDestinationReferenced: db
+      .prepare<{ orgId: string; id: string }, number>(
+        'SELECT 1 FROM webhooks WHERE org_id = @orgId AND destination_id = @id',
+      )
+      .pluck(),
+    insertWebhook: db.prepare<
+      TargetColumns & { orgId: string; enabled: Flag; updatedAt: number; deliveredSequence: number }
+    >(
+      `INSERT INTO webhooks (org_id, mode, enabled, endpoint, authorization_header, log_format, skip_ssl_verification,
+         destination_id, updated_at, delivered_sequence, webhook_status)
+       VALUES (@orgId, @mode, @enabled, @endpoint, @authorization, @logFormat, @skipSslVerification,
+         @destinationId, @updatedAt, @deliveredSequence, 'active')`,
+    ),
+    retargetWebhook: db.prepare<TargetColumns & { orgId: string; updatedAt: number }>(
+      `UPDATE webhooks SET mode = @mode, endpoint = @endpoint, authorization_header = @authorization,
+         log_format = @logFormat, skip_ssl_verification = @skipSslVerification, destination_id = @destinationId,
+         updated_at = @updatedAt, ${RESET_DELIVERY_STATUS}
+       WHERE org_id = @orgId`,
+    ),
+    setWebhookEnabled: db.prepare<{ orgId: string; enabled: Flag; updatedAt: number }>(
+      'UPDATE webhooks SET enabled = @enabled, updated_at = @updatedAt WHERE org_id = @orgId',
+    ),
+    resetDeliveryOfDestination: db.prepare<{ orgId: string; id: string }>(
+      `UPDATE webhooks SET ${RESET_DELIVERY_STATUS} WHERE org_id = @orgId AND destination_id = @id`,
+    ),
+    deleteWebhook: db.prepare<[string]>('DELETE FROM webhooks WHERE org_id = ?'),
   }
 }
 
@@ -309,7 +439,171 @@ function appendIn(s: Statements, orgId: string, nowMs: number, drafts: readonly 
   return committed
 }
 
+function flag(value: boolean): Flag {
+  return value ? 1 : 0
+}
+
+function destinationOf(row: DestinationRow): DestinationRecord {
+  return { ...row, skipSslVerification: row.skipSslVerification === 1 }
+}
+
+function destinationRow(destination: DestinationRecord): DestinationRow {
+  return { ...destination, skipSslVerification: flag(destination.skipSslVerification) }
+}
+
+function findDestinationIn(s: Statements, orgId: string, id: string): DestinationRecord | null {
+  const row = s.findDestination.get({ orgId, id })
+  return row === undefined ? null : destinationOf(row)
+}
+
+function insertDestinationIn(s: Statements, destination: DestinationRecord, maxPerOrg: number) {
+  if ((s.countDestinations.get(destination.orgId) ?? 0) >= maxPerOrg) return 'limit_reached'
+  s.insertDestination.run(destinationRow(destination))
+  return 'inserted'
+}
+
+function listDestinationsIn(s: Statements, query: DestinationQuery): DestinationRecord[] {
+  const filter: DestinationFilter = {
+    orgId: query.orgId,
+    afterCreatedAt: query.after?.createdAt ?? null,
+    afterId: query.after?.id ?? null,
+    beforeCreatedAt: query.before?.createdAt ?? null,
+    beforeId: query.before?.id ?? null,
+    nameEquals: query.nameEquals ?? null,
+    nameContains: query.nameContains ?? null,
+    limit: query.limit,
+  }
+  if (query.before === undefined) return s.listDestinationsForward.all(filter).map(destinationOf)
+  return s.listDestinationsBackward.all(filter).map(destinationOf).reverse()
+}
+
+/** Whether a destination change alters what the webhook sends or where, as opposed to only its name. */
+function changesDelivery(change: DestinationChange): boolean {
+  const { endpoint, authorization, logFormat, skipSslVerification } = change
+  return [endpoint, authorization, logFormat, skipSslVerification].some((value) => value !== undefined)
+}
+
+function updateDestinationIn(
+  s: Statements,
+  orgId: string,
+  id: string,
+  change: DestinationChange,
+  nowMs: number,
+): DestinationRecord | null {
+  const current = findDestinationIn(s, orgId, id)
+  if (current === null || Object.keys(change).length === 0) return current
+  const updated: DestinationRecord = { ...current, ...change, updatedAt: nowMs }
+  s.updateDestination.run(destinationRow(updated))
+  if (changesDelivery(change)) s.resetDeliveryOfDestination.run({ orgId, id })
+  return updated
+}
+
+function deleteDestinationIn(s: Statements, orgId: string, id: string): DestinationDeleteOutcome {
+  if (s.findDestination.get({ orgId, id }) === undefined) return 'not_found'
+  if (s.isDestinationReferenced.get({ orgId, id }) !== undefined) return 'in_use'
+  s.deleteDestination.run({ orgId, id })
+  return 'deleted'
+}
+
+/** The schema's CHECK constraints make this unreachable; it narrows the row's nullable columns. */
+function inconsistentWebhook(orgId: string): Error {
+  return new Error(`The webhook row of org ${orgId} breaks its mode's constraints`)
+}
+
+function targetOf(s: Statements, row: WebhookRow): WebhookTarget {
+  if (row.mode === 'destination') {
+    const destination = row.destinationId === null ? null : findDestinationIn(s, row.orgId, row.destinationId)
+    if (destination === null) throw inconsistentWebhook(row.orgId)
+    return { mode: 'destination', destination }
+  }
+  const { endpoint, authorization, logFormat, skipSslVerification } = row
+  if (endpoint === null || logFormat === null || skipSslVerification === null) throw inconsistentWebhook(row.orgId)
+  return {
+    mode: 'inline',
+    settings: { endpoint, authorization, logFormat, skipSslVerification: skipSslVerification === 1 },
+  }
+}
+
+function deliveryOf(row: WebhookRow): WebhookDelivery {
+  const { lastAttemptAt, lastResponseCode, lastResponseMessage } = row
+  const attempted = lastAttemptAt !== null && lastResponseCode !== null && lastResponseMessage !== null
+  return {
+    deliveredSequence: row.deliveredSequence,
+    status: row.status,
+    lastAttempt: attempted
+      ? { atMs: lastAttemptAt, responseCode: lastResponseCode, responseMessage: lastResponseMessage }
+      : null,
+    lastSuccessAt: row.lastSuccessAt,
+    nextAttemptAt: row.nextAttemptAt,
+    consecutiveFailures: row.consecutiveFailures,
+    undeliveredPruned: row.undeliveredPruned,
+  }
+}
+
+function getWebhookIn(s: Statements, orgId: string): ConfiguredWebhook | null {
+  const row = s.findWebhook.get(orgId)
+  if (row === undefined) return null
+  return {
+    orgId,
+    target: targetOf(s, row),
+    enabled: row.enabled === 1,
+    updatedAt: row.updatedAt,
+    delivery: deliveryOf(row),
+  }
+}
+
+function targetColumns(target: WebhookTargetChange): TargetColumns {
+  if (target.mode === 'destination') {
+    const none = { endpoint: null, authorization: null, logFormat: null, skipSslVerification: null }
+    return { mode: 'destination', destinationId: target.destinationId, ...none }
+  }
+  const settings: EndpointSettings = target.settings
+  return {
+    mode: 'inline',
+    endpoint: settings.endpoint,
+    authorization: settings.authorization,
+    logFormat: settings.logFormat,
+    skipSslVerification: flag(settings.skipSslVerification),
+    destinationId: null,
+  }
+}
+
+/** Decides and writes under SQLite's write lock, so `decide` always sees the committed state. */
+function updateWebhookIn(s: Statements, orgId: string, nowMs: number, decide: DecideWebhookChange): WebhookUpdate {
+  const current = getWebhookIn(s, orgId)
+  const change = decide(current)
+  if (change === null) return { outcome: 'updated', webhook: current }
+  const { target, enabled } = change
+  if (target?.mode === 'destination' && s.findDestination.get({ orgId, id: target.destinationId }) === undefined) {
+    return { outcome: 'unknown_destination' }
+  }
+  if (current === null) {
+    if (target === undefined) throw new RangeError(`The webhook of org ${orgId} is unconfigured; configure a target`)
+    const head = s.orgHead.get(orgId)
+    if (head === undefined) throw orgNotFound(orgId)
+    // The first configuration starts at the head: history is only sent by a replay (SPEC.md §6.4).
+    const deliveredSequence = head.lastSequence
+    s.insertWebhook.run({
+      orgId,
+      ...targetColumns(target),
+      enabled: flag(enabled === true),
+      updatedAt: nowMs,
+      deliveredSequence,
+    })
+  } else {
+    if (target !== undefined) s.retargetWebhook.run({ orgId, ...targetColumns(target), updatedAt: nowMs })
+    if (enabled !== undefined) s.setWebhookEnabled.run({ orgId, enabled: flag(enabled), updatedAt: nowMs })
+  }
+  return { outcome: 'updated', webhook: getWebhookIn(s, orgId) }
+}
+
+/** Unicode-aware lower case for name filters; SQLite's own lower() folds ASCII only. */
+function registerFunctions(db: Database.Database): void {
+  db.function('casefold', { deterministic: true }, (text: unknown) => String(text).toLowerCase())
+}
+
 function createSqliteStore(db: Database.Database, path: string): Store {
+  registerFunctions(db)
   const s = prepareStatements(db)
   const bootstrap = db.transaction((init: NewOrg) => {
     if (s.anyOrg.get() !== undefined) return false
@@ -322,6 +616,19 @@ function createSqliteStore(db: Database.Database, path: string): Store {
   const appendEvents = db.transaction((orgId: string, nowMs: number, drafts: readonly EventDraft[]) =>
     appendIn(s, orgId, nowMs, drafts),
   )
+  // Deferred read transactions: the webhook and its destination come from one snapshot.
+  const getWebhook = db.transaction((orgId: string) => getWebhookIn(s, orgId))
+  const updateWebhook = db.transaction((orgId: string, nowMs: number, decide: DecideWebhookChange) =>
+    updateWebhookIn(s, orgId, nowMs, decide),
+  )
+  const insertDestination = db.transaction(
+    (destination: DestinationRecord, maxPerOrg: number): DestinationInsertOutcome =>
+      insertDestinationIn(s, destination, maxPerOrg),
+  )
+  const updateDestination = db.transaction((orgId: string, id: string, change: DestinationChange, nowMs: number) =>
+    updateDestinationIn(s, orgId, id, change, nowMs),
+  )
+  const deleteDestination = db.transaction((orgId: string, id: string) => deleteDestinationIn(s, orgId, id))
 
   /** Runs one store operation on the open connection with driver errors mapped. */
   const use = <T>(fn: () => T): T => {
@@ -367,6 +674,17 @@ function createSqliteStore(db: Database.Database, path: string): Store {
         }),
       ),
     headSequence: async (orgId) => use(() => s.headSequence.get(orgId) ?? 0),
+
+    getWebhook: async (orgId) => use(() => getWebhook(orgId)),
+    updateWebhook: async (orgId, nowMs, decide) => use(() => updateWebhook.immediate(orgId, nowMs, decide)),
+    deleteWebhook: async (orgId) => use(() => void s.deleteWebhook.run(orgId)),
+
+    insertDestination: async (destination, maxPerOrg) => use(() => insertDestination.immediate(destination, maxPerOrg)),
+    findDestination: async (orgId, id) => use(() => findDestinationIn(s, orgId, id)),
+    listDestinations: async (query) => use(() => listDestinationsIn(s, query)),
+    updateDestination: async (orgId, id, change, nowMs) =>
+      use(() => updateDestination.immediate(orgId, id, change, nowMs)),
+    deleteDestination: async (orgId, id) => use(() => deleteDestination.immediate(orgId, id)),
 
     // Reads a table rather than SELECT 1, so a broken file or WAL shows up here.
     ping: async () => use(() => void s.anyOrg.get()),

@@ -1,10 +1,26 @@
 // Owns the store contract suite (DESIGN.md §8, Keyv-style): every adapter runs it unchanged, so the
-// guarantees of SPEC.md §8 (gap-free sequences, monotonic rt, all-or-nothing batches) hold for each.
+// guarantees of SPEC.md §8 (gap-free sequences, monotonic rt, all-or-nothing batches) and the
+// webhook and destination rules (cursor at the head on first configuration, in-use guards) hold for each.
 
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { EventType } from '../../../src/core/events.js'
-import type { EventDraft, EventQuery, KeyRecord, NewOrg, Store, TokenRecord } from '../../../src/store/store.js'
+import type {
+  ConfiguredWebhook,
+  DestinationPosition,
+  DestinationQuery,
+  DestinationRecord,
+  EndpointSettings,
+  EventDraft,
+  EventQuery,
+  KeyRecord,
+  NewOrg,
+  Store,
+  TokenRecord,
+  WebhookChange,
+  WebhookTargetChange,
+  WebhookUpdate,
+} from '../../../src/store/store.js'
 import { StoreError } from '../../../src/store/store.js'
 import { parseTraceId } from '../../../src/util/u64.js'
 
@@ -76,6 +92,28 @@ function draft(
       renderedRts.push(rt)
       return `{"event_ts_ms":${eventTsMs},"principal_name":"Zoë 🛡","rt":${rt},"trace_id":${traceId},"type":"${type}"}`
     },
+  }
+}
+
+const inlineSettings: EndpointSettings = {
+  endpoint: 'https://siem.example.com/konnect',
+  authorization: 'Splunk 00000000-aaaa',
+  logFormat: 'json',
+  skipSslVerification: false,
+}
+
+function newDestination(orgId: string, fields: Partial<DestinationRecord> = {}): DestinationRecord {
+  return {
+    id: randomUUID(),
+    orgId,
+    name: `destination-${randomUUID()}`,
+    endpoint: 'https://siem.example.com/destination',
+    authorization: 'Bearer destination-secret',
+    logFormat: 'cef',
+    skipSslVerification: false,
+    createdAt: T0,
+    updatedAt: T0,
+    ...fields,
   }
 }
 
@@ -457,6 +495,372 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
       })
     })
 
+    describe('webhook', () => {
+      const inline = (fields: Partial<EndpointSettings> = {}): WebhookTargetChange => ({
+        mode: 'inline',
+        settings: { ...inlineSettings, ...fields },
+      })
+      const configure = (orgId: string, change: WebhookChange, nowMs = T0) =>
+        store.updateWebhook(orgId, nowMs, () => change)
+      const webhookOf = async (update: Promise<WebhookUpdate>) => {
+        const result = await update
+        if (result.outcome !== 'updated') throw new Error(`expected an update, got ${result.outcome}`)
+        return result.webhook
+      }
+
+      it('is unconfigured (null) until configured; deleting it then is a no-op', async () => {
+        expect(await store.getWebhook(init.org.id)).toBeNull()
+        await store.deleteWebhook(init.org.id)
+        expect(await store.getWebhook(init.org.id)).toBeNull()
+      })
+
+      it('starts the delivery cursor at the head on first configuration, in a fresh delivery state', async () => {
+        await store.appendEvents(init.org.id, T0, drafts(3))
+        const saved = await webhookOf(configure(init.org.id, { target: inline(), enabled: true }, T0 + 5))
+        const expected: ConfiguredWebhook = {
+          orgId: init.org.id,
+          target: { mode: 'inline', settings: inlineSettings },
+          enabled: true,
+          updatedAt: T0 + 5,
+          delivery: {
+            deliveredSequence: 3,
+            status: 'active',
+            lastAttempt: null,
+            lastSuccessAt: null,
+            nextAttemptAt: null,
+            consecutiveFailures: 0,
+            undeliveredPruned: 0,
+          },
+        }
+        expect(saved).toEqual(expected)
+        expect(await store.getWebhook(init.org.id)).toEqual(expected)
+      })
+
+      it('keeps enabled false when the first configuration does not set it', async () => {
+        const saved = await webhookOf(configure(init.org.id, { target: inline() }))
+        expect(saved).toMatchObject({ enabled: false, delivery: { deliveredSequence: 0 } })
+      })
+
+      it('stores the authorization verbatim and null as none', async () => {
+        const authorization = ' Splunk \tabc=  '
+        expect(await webhookOf(configure(init.org.id, { target: inline({ authorization }) }))).toMatchObject({
+          target: { settings: { authorization } },
+        })
+        expect(await webhookOf(configure(init.org.id, { target: inline({ authorization: null }) }))).toMatchObject({
+          target: { settings: { authorization: null } },
+        })
+      })
+
+      it('keeps the cursor on later changes; a target change or a flag change updates updated_at', async () => {
+        await store.appendEvents(init.org.id, T0, drafts(2))
+        await configure(init.org.id, { target: inline(), enabled: true }, T0 + 1)
+        await store.appendEvents(init.org.id, T0, drafts(4))
+        const retargeted = await webhookOf(
+          configure(init.org.id, { target: inline({ endpoint: 'https://other.example/x', logFormat: 'cps' }) }, T0 + 2),
+        )
+        expect(retargeted).toMatchObject({
+          enabled: true,
+          updatedAt: T0 + 2,
+          target: { settings: { endpoint: 'https://other.example/x', logFormat: 'cps' } },
+          delivery: { deliveredSequence: 2 },
+        })
+        const paused = await webhookOf(configure(init.org.id, { enabled: false }, T0 + 3))
+        expect(paused).toEqual({ ...retargeted, enabled: false, updatedAt: T0 + 3 })
+      })
+
+      it('lets decide see the committed webhook; null from decide changes nothing', async () => {
+        const seen: Array<ConfiguredWebhook | null> = []
+        const decideNothing = (current: ConfiguredWebhook | null) => {
+          seen.push(current)
+          return null
+        }
+        expect(await store.updateWebhook(init.org.id, T0, decideNothing)).toEqual({ outcome: 'updated', webhook: null })
+        expect(await store.getWebhook(init.org.id)).toBeNull()
+        const saved = await webhookOf(configure(init.org.id, { target: inline() }))
+        expect(await store.updateWebhook(init.org.id, T0 + 9, decideNothing)).toEqual({
+          outcome: 'updated',
+          webhook: saved,
+        })
+        expect(seen).toEqual([null, saved])
+      })
+
+      it('serialises concurrent updates: each decides on the result of the one before', async () => {
+        await configure(init.org.id, { target: inline({ endpoint: 'https://siem.example/0' }) })
+        const bump = (current: ConfiguredWebhook | null): WebhookChange => {
+          const endpoint = current?.target.mode === 'inline' ? current.target.settings.endpoint : ''
+          return { target: inline({ endpoint: `${endpoint}+` }) }
+        }
+        await Promise.all(Array.from({ length: 5 }, () => store.updateWebhook(init.org.id, T0, bump)))
+        expect(await store.getWebhook(init.org.id)).toMatchObject({
+          target: { settings: { endpoint: 'https://siem.example/0+++++' } },
+        })
+      })
+
+      it('stores nothing when decide throws', async () => {
+        const refuse = () => {
+          throw new Error('refused')
+        }
+        await expect(store.updateWebhook(init.org.id, T0, refuse)).rejects.toThrow('refused')
+        expect(await store.getWebhook(init.org.id)).toBeNull()
+        const saved = await webhookOf(configure(init.org.id, { target: inline() }))
+        await expect(store.updateWebhook(init.org.id, T0 + 1, refuse)).rejects.toThrow('refused')
+        expect(await store.getWebhook(init.org.id)).toEqual(saved)
+      })
+
+      it('refuses to configure without a target, storing nothing', async () => {
+        await expect(configure(init.org.id, { enabled: true })).rejects.toThrow(RangeError)
+        expect(await store.getWebhook(init.org.id)).toBeNull()
+      })
+
+      it('refuses an unknown org with not_found', async () => {
+        await expectStoreError(configure(randomUUID(), { target: inline() }), 'not_found')
+      })
+
+      it('references a destination of its org, resolved on read, discarding inline settings', async () => {
+        const destination = newDestination(init.org.id)
+        await store.insertDestination(destination, 100)
+        await configure(init.org.id, { target: inline({ authorization: 'secret' }), enabled: true })
+        const referenced = await webhookOf(
+          configure(init.org.id, { target: { mode: 'destination', destinationId: destination.id } }, T0 + 1),
+        )
+        expect(referenced).toMatchObject({
+          enabled: true,
+          updatedAt: T0 + 1,
+          target: { mode: 'destination', destination },
+        })
+        expect(await store.getWebhook(init.org.id)).toEqual(referenced)
+        expect(JSON.stringify(referenced)).not.toContain(inlineSettings.endpoint)
+      })
+
+      it('answers unknown_destination for an unknown or foreign destination, storing nothing', async () => {
+        const other = newOrg('other')
+        await store.createOrg(other)
+        const foreign = newDestination(other.org.id)
+        await store.insertDestination(foreign, 100)
+        for (const destinationId of [randomUUID(), foreign.id]) {
+          expect(await configure(init.org.id, { target: { mode: 'destination', destinationId } })).toEqual({
+            outcome: 'unknown_destination',
+          })
+        }
+        expect(await store.getWebhook(init.org.id)).toBeNull()
+        const saved = await webhookOf(configure(init.org.id, { target: inline() }))
+        expect(
+          await configure(init.org.id, { target: { mode: 'destination', destinationId: foreign.id }, enabled: true }),
+        ).toEqual({ outcome: 'unknown_destination' })
+        expect(await store.getWebhook(init.org.id)).toEqual(saved)
+      })
+
+      it('deletes: unconfigured again, and the next configuration starts at the new head', async () => {
+        await store.appendEvents(init.org.id, T0, drafts(2))
+        await configure(init.org.id, { target: inline(), enabled: true })
+        await store.deleteWebhook(init.org.id)
+        expect(await store.getWebhook(init.org.id)).toBeNull()
+        await store.appendEvents(init.org.id, T0, drafts(3))
+        const again = await webhookOf(configure(init.org.id, { target: inline() }))
+        expect(again).toMatchObject({ enabled: false, delivery: { deliveredSequence: 5 } })
+      })
+
+      it('keeps each org to its own webhook', async () => {
+        const other = newOrg('other')
+        await store.createOrg(other)
+        await configure(init.org.id, { target: inline() })
+        expect(await store.getWebhook(other.org.id)).toBeNull()
+        await store.deleteWebhook(other.org.id)
+        expect(await store.getWebhook(init.org.id)).not.toBeNull()
+      })
+    })
+
+    describe('destinations', () => {
+      it('inserts and finds a destination with every field intact, only in its org', async () => {
+        const destination = newDestination(init.org.id, { authorization: 'Bearer\t x ', skipSslVerification: true })
+        expect(await store.insertDestination(destination, 100)).toBe('inserted')
+        expect(await store.findDestination(init.org.id, destination.id)).toEqual(destination)
+        const other = newOrg('other')
+        await store.createOrg(other)
+        expect(await store.findDestination(other.org.id, destination.id)).toBeNull()
+        expect(await store.findDestination(init.org.id, randomUUID())).toBeNull()
+      })
+
+      it('refuses a duplicate name in the org with conflict; other orgs may reuse it', async () => {
+        await store.insertDestination(newDestination(init.org.id, { name: 'splunk' }), 100)
+        await expectStoreError(
+          store.insertDestination(newDestination(init.org.id, { name: 'splunk' }), 100),
+          'conflict',
+        )
+        const other = newOrg('other')
+        await store.createOrg(other)
+        expect(await store.insertDestination(newDestination(other.org.id, { name: 'splunk' }), 100)).toBe('inserted')
+        expect(await store.listDestinations({ orgId: init.org.id, limit: 10 })).toHaveLength(1)
+      })
+
+      it('refuses a destination of an unknown org with not_found', async () => {
+        await expectStoreError(store.insertDestination(newDestination(randomUUID()), 100), 'not_found')
+      })
+
+      it('stops at the per-org maximum, counting each org apart', async () => {
+        for (const name of ['a', 'b']) {
+          expect(await store.insertDestination(newDestination(init.org.id, { name }), 2)).toBe('inserted')
+        }
+        expect(await store.insertDestination(newDestination(init.org.id, { name: 'c' }), 2)).toBe('limit_reached')
+        expect(await store.listDestinations({ orgId: init.org.id, limit: 10 })).toHaveLength(2)
+        const other = newOrg('other')
+        await store.createOrg(other)
+        expect(await store.insertDestination(newDestination(other.org.id, { name: 'c' }), 2)).toBe('inserted')
+      })
+
+      describe('listDestinations', () => {
+        const idOf = (digit: number) => `00000000-0000-4000-8000-00000000000${digit}`
+        const stored: DestinationRecord[] = []
+        beforeEach(async () => {
+          stored.length = 0
+          const rows: Array<[number, string, number]> = [
+            [3, 'Splunk-Prod', T0 + 2],
+            [1, 'splunk-dev', T0 + 1],
+            [2, 'Zoë 50%_off', T0 + 1],
+            [4, 'elastic', T0 + 3],
+          ]
+          for (const [digit, name, createdAt] of rows) {
+            const destination = newDestination(init.org.id, { id: idOf(digit), name, createdAt, updatedAt: createdAt })
+            await store.insertDestination(destination, 100)
+            stored.push(destination)
+          }
+          stored.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+          const other = newOrg('other')
+          await store.createOrg(other)
+          await store.insertDestination(newDestination(other.org.id, { name: 'splunk-other' }), 100)
+        })
+        const names = async (query: Omit<DestinationQuery, 'orgId' | 'limit'> & { limit?: number }) =>
+          (await store.listDestinations({ orgId: init.org.id, limit: 100, ...query })).map((each) => each.name)
+        const positionOf = (name: string): DestinationPosition => {
+          const found = stored.find((each) => each.name === name)
+          if (found === undefined) throw new Error(`no destination ${name}`)
+          return { createdAt: found.createdAt, id: found.id }
+        }
+
+        it('orders one org by created_at then id', async () => {
+          expect(await names({})).toEqual(['splunk-dev', 'Zoë 50%_off', 'Splunk-Prod', 'elastic'])
+          expect(await store.listDestinations({ orgId: init.org.id, limit: 100 })).toEqual(stored)
+        })
+
+        it('pages forward after a position and backward before one, in ascending order', async () => {
+          expect(await names({ limit: 2 })).toEqual(['splunk-dev', 'Zoë 50%_off'])
+          expect(await names({ after: positionOf('Zoë 50%_off'), limit: 2 })).toEqual(['Splunk-Prod', 'elastic'])
+          expect(await names({ after: positionOf('elastic') })).toEqual([])
+          expect(await names({ before: positionOf('elastic'), limit: 2 })).toEqual(['Zoë 50%_off', 'Splunk-Prod'])
+          expect(await names({ before: positionOf('splunk-dev') })).toEqual([])
+        })
+
+        it('pages by position, so a deleted cursor row does not end the list', async () => {
+          const position = positionOf('Zoë 50%_off')
+          expect(await store.deleteDestination(init.org.id, position.id)).toBe('deleted')
+          expect(await names({ after: position })).toEqual(['Splunk-Prod', 'elastic'])
+        })
+
+        it('filters by exact name', async () => {
+          expect(await names({ nameEquals: 'splunk-dev' })).toEqual(['splunk-dev'])
+          expect(await names({ nameEquals: 'SPLUNK-DEV' })).toEqual([])
+        })
+
+        it('filters by a case-insensitive substring, Unicode and wildcard characters literal', async () => {
+          expect(await names({ nameContains: 'SPLUNK' })).toEqual(['splunk-dev', 'Splunk-Prod'])
+          expect(await names({ nameContains: 'zOË' })).toEqual(['Zoë 50%_off'])
+          expect(await names({ nameContains: '%_' })).toEqual(['Zoë 50%_off'])
+          expect(await names({ nameContains: '_' })).toEqual(['Zoë 50%_off'])
+          expect(await names({ nameContains: 'splunk', after: positionOf('splunk-dev') })).toEqual(['Splunk-Prod'])
+        })
+      })
+
+      it('updates the given fields only, with updated_at; an empty change writes nothing', async () => {
+        const destination = newDestination(init.org.id)
+        await store.insertDestination(destination, 100)
+        const updated = await store.updateDestination(
+          init.org.id,
+          destination.id,
+          { logFormat: 'cps', skipSslVerification: true, authorization: 'new' },
+          T0 + 10,
+        )
+        const expected = {
+          ...destination,
+          logFormat: 'cps',
+          skipSslVerification: true,
+          authorization: 'new',
+          updatedAt: T0 + 10,
+        }
+        expect(updated).toEqual(expected)
+        expect(await store.findDestination(init.org.id, destination.id)).toEqual(expected)
+        expect(await store.updateDestination(init.org.id, destination.id, {}, T0 + 20)).toEqual(expected)
+        expect(await store.findDestination(init.org.id, destination.id)).toEqual(expected)
+      })
+
+      it('answers null for an unknown or foreign destination, changing nothing', async () => {
+        const other = newOrg('other')
+        await store.createOrg(other)
+        const foreign = newDestination(other.org.id)
+        await store.insertDestination(foreign, 100)
+        expect(await store.updateDestination(init.org.id, foreign.id, { name: 'mine' }, T0)).toBeNull()
+        expect(await store.updateDestination(init.org.id, randomUUID(), { name: 'mine' }, T0)).toBeNull()
+        expect(await store.findDestination(other.org.id, foreign.id)).toEqual(foreign)
+      })
+
+      it('refuses a rename onto an existing name with conflict, changing nothing', async () => {
+        const first = newDestination(init.org.id, { name: 'first' })
+        const second = newDestination(init.org.id, { name: 'second' })
+        await store.insertDestination(first, 100)
+        await store.insertDestination(second, 100)
+        await expectStoreError(
+          store.updateDestination(init.org.id, second.id, { name: 'first', endpoint: 'https://x.example' }, T0 + 1),
+          'conflict',
+        )
+        expect(await store.findDestination(init.org.id, second.id)).toEqual(second)
+      })
+
+      it('applies a change to the referenced destination at once, keeping the webhook and its cursor', async () => {
+        const destination = newDestination(init.org.id)
+        await store.insertDestination(destination, 100)
+        await store.appendEvents(init.org.id, T0, drafts(2))
+        await store.updateWebhook(init.org.id, T0, () => ({
+          target: { mode: 'destination', destinationId: destination.id },
+          enabled: true,
+        }))
+        await store.updateDestination(init.org.id, destination.id, { endpoint: 'https://moved.example/in' }, T0 + 5)
+        expect(await store.getWebhook(init.org.id)).toMatchObject({
+          enabled: true,
+          updatedAt: T0,
+          target: { destination: { endpoint: 'https://moved.example/in', updatedAt: T0 + 5 } },
+          delivery: { deliveredSequence: 2, status: 'active', consecutiveFailures: 0 },
+        })
+      })
+
+      it('deletes an unreferenced destination; refuses one in use; not_found for unknown or foreign ids', async () => {
+        const used = newDestination(init.org.id, { name: 'used' })
+        const spare = newDestination(init.org.id, { name: 'spare' })
+        await store.insertDestination(used, 100)
+        await store.insertDestination(spare, 100)
+        await store.updateWebhook(init.org.id, T0, () => ({ target: { mode: 'destination', destinationId: used.id } }))
+        expect(await store.deleteDestination(init.org.id, used.id)).toBe('in_use')
+        expect(await store.findDestination(init.org.id, used.id)).toEqual(used)
+        expect(await store.deleteDestination(init.org.id, spare.id)).toBe('deleted')
+        expect(await store.deleteDestination(init.org.id, spare.id)).toBe('not_found')
+        const other = newOrg('other')
+        await store.createOrg(other)
+        expect(await store.deleteDestination(other.org.id, used.id)).toBe('not_found')
+
+        await store.updateWebhook(init.org.id, T0, () => ({ target: { mode: 'inline', settings: inlineSettings } }))
+        expect(await store.deleteDestination(init.org.id, used.id)).toBe('deleted')
+      })
+
+      it('keeps the destination when the webhook is deleted', async () => {
+        const destination = newDestination(init.org.id)
+        await store.insertDestination(destination, 100)
+        await store.updateWebhook(init.org.id, T0, () => ({
+          target: { mode: 'destination', destinationId: destination.id },
+        }))
+        await store.deleteWebhook(init.org.id)
+        expect(await store.findDestination(init.org.id, destination.id)).toEqual(destination)
+        expect(await store.deleteDestination(init.org.id, destination.id)).toBe('deleted')
+      })
+    })
+
     describe('health', () => {
       it('pings while open and reports unavailable once closed', async () => {
         await expect(store.ping()).resolves.toBeUndefined()
@@ -499,6 +903,21 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
           store = await reopen(store)
           const [next] = await store.appendEvents(init.org.id, T0, drafts(1))
           expect(next).toMatchObject({ sequence: 3, rt: T0 + 1000 })
+        })
+
+        it('keeps the webhook, its cursor and destinations across close and reopen', async () => {
+          const destination = newDestination(init.org.id)
+          await store.insertDestination(destination, 100)
+          await store.appendEvents(init.org.id, T0, drafts(2))
+          await store.updateWebhook(init.org.id, T0 + 1, () => ({
+            target: { mode: 'destination', destinationId: destination.id },
+            enabled: true,
+          }))
+          const webhook = await store.getWebhook(init.org.id)
+          await store.close()
+          store = await reopen(store)
+          expect(await store.getWebhook(init.org.id)).toEqual(webhook)
+          expect(await store.listDestinations({ orgId: init.org.id, limit: 10 })).toEqual([destination])
         })
       })
     }

@@ -1,0 +1,138 @@
+// Benchmark of the service core (issue 4 targets): durable ingest events/s (100 events a
+// request, 2 connections) against the single-core node:crypto Ed25519 sign rate of the same run,
+// pull NDJSON events/s, and the server's RSS over a long ingest (KA_BENCH_INGEST_EVENTS).
+
+import { generateKeyPairSync, sign } from 'node:crypto'
+import type { Dispatcher } from 'undici'
+import { Pool } from 'undici'
+import { afterAll, bench, describe } from 'vitest'
+import type { ServerProcess } from './server-process.js'
+import { startServerProcess } from './server-process.js'
+import { report } from './support.js'
+
+const BATCH = 100
+const CONNECTIONS = 2
+const INGEST_EVENTS = Number(process.env.KA_BENCH_INGEST_EVENTS ?? 200_000)
+const once = { iterations: 1, time: 0, warmupIterations: 0, warmupTime: 0 }
+const results: Array<[string, string]> = []
+const rates: Record<string, number> = {}
+
+function item(i: number): string {
+  return JSON.stringify({
+    type: 'gateway_access',
+    src: '2001:db8::17',
+    principal_id: 'a3d2699a-0ed3-4417-bb10-d8e74a1513a4',
+    request: `/api/v1/services/${i}/routes`,
+    act: 'POST',
+    status: 201,
+    query: `{"page":"${i}","q":"some search text"}`,
+    user_agent: 'edge-gw/3.9 (zone=eu-1) Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36',
+  })
+}
+
+const body = Array.from({ length: BATCH }, (_, i) => item(i)).join('\n')
+
+function signRate(): number {
+  const { privateKey } = generateKeyPairSync('ed25519')
+  const message = Buffer.from(item(1).repeat(2).slice(0, 600))
+  const count = 20_000
+  const started = performance.now()
+  for (let i = 0; i < count; i++) sign(null, message, privateKey)
+  return count / ((performance.now() - started) / 1000)
+}
+
+async function ingestAll(
+  server: ServerProcess,
+  events: number,
+): Promise<{ seconds: number; peakRssMiB: number; firstRssMiB: number }> {
+  const pool = new Pool(server.url, { connections: CONNECTIONS, pipelining: 1 })
+  const requests = Math.ceil(events / BATCH)
+  let sent = 0
+  let peakRssMiB = 0
+  let firstRssMiB = 0
+  const started = performance.now()
+  const worker = async () => {
+    while (sent < requests) {
+      sent++
+      const response = await pool.request({
+        path: '/v1/audit-events',
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/x-ndjson' },
+        body,
+      })
+      if (response.statusCode !== 201)
+        throw new Error(`ingest answered ${response.statusCode}: ${await response.body.text()}`)
+      await response.body.dump()
+      if (sent % 200 === 0) {
+        const rss = server.rssMiB()
+        if (firstRssMiB === 0 && sent >= requests / 10) firstRssMiB = rss
+        peakRssMiB = Math.max(peakRssMiB, rss)
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: CONNECTIONS }, worker))
+  await pool.close()
+  return { seconds: (performance.now() - started) / 1000, peakRssMiB, firstRssMiB }
+}
+
+async function pullAll(server: ServerProcess): Promise<{ events: number; seconds: number }> {
+  const pool = new Pool(server.url, { connections: 1 })
+  let next: string | null = '/v3/audit-logs?page%5Bsize%5D=1000'
+  let events = 0
+  const started = performance.now()
+  while (next) {
+    const response: Dispatcher.ResponseData = await pool.request({
+      path: next,
+      method: 'GET',
+      headers: { authorization: `Bearer ${server.token}`, accept: 'application/x-ndjson' },
+    })
+    const text = await response.body.text()
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) events++
+    next = /<([^>]+)>; rel="next"/.exec(String(response.headers.link ?? ''))?.[1] ?? null
+  }
+  await pool.close()
+  return { events, seconds: (performance.now() - started) / 1000 }
+}
+
+describe('serve', () => {
+  bench(
+    'node:crypto Ed25519 sign, one core',
+    () => {
+      rates.sign = signRate()
+    },
+    once,
+  )
+
+  bench(
+    `ingest ${INGEST_EVENTS} events, then pull them`,
+    async () => {
+      const server = await startServerProcess()
+      try {
+        const ingest = await ingestAll(server, INGEST_EVENTS)
+        rates.ingest = INGEST_EVENTS / ingest.seconds
+        results.push([
+          'server RSS during ingest',
+          `${ingest.firstRssMiB.toFixed(0)} MiB at 10% -> ${ingest.peakRssMiB.toFixed(0)} MiB peak (target: flat within 50 MB)`,
+        ])
+        const pull = await pullAll(server)
+        rates.pull = pull.events / pull.seconds
+      } finally {
+        await server.stop()
+      }
+    },
+    once,
+  )
+})
+
+afterAll(() => {
+  const { sign: signed = 0, ingest = 0, pull = 0 } = rates
+  report('service core (same run)', [
+    ['node:crypto sign, one core', `${signed.toFixed(0)} signatures/s`],
+    [
+      'ingest, durable, 2 connections',
+      `${ingest.toFixed(0)} events/s = ${(ingest / signed).toFixed(2)}x sign rate (target >= 0.5x)`,
+    ],
+    ['pull NDJSON, 1000 a page', `${pull.toFixed(0)} events/s (target >= 100000)`],
+    ...results,
+  ])
+})

@@ -122,6 +122,32 @@ describe('sqlite store', () => {
     expect(row).toEqual({ traceId: '18446744073709551615', storage: 'text' })
   })
 
+  it('commits appends of one event-loop turn together, each still all or nothing', async () => {
+    const path = freshDatabasePath()
+    const store = await openStore(path)
+    await store.bootstrap(org)
+    const traceId = parseTraceId('7')
+    const draft = (line: string) => ({ type: 'authorization' as const, eventTsMs: 1, traceId, render: () => line })
+    const failing = {
+      ...draft(''),
+      render: (): string => {
+        throw new Error('render failed')
+      },
+    }
+    const outcomes = await Promise.allSettled([
+      store.appendEvents(org.org.id, 10, [draft('{"a":1}'), draft('{"a":2}')]),
+      store.appendEvents(org.org.id, 10, [draft('{"b":1}'), failing]),
+      store.appendEvents(org.org.id, 10, [draft('{"c":1}')]),
+    ])
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    const third = outcomes[2]
+    expect(third?.status === 'fulfilled' && third.value.map((event) => event.sequence)).toEqual([3])
+    const lines = (await store.readEvents({ orgId: org.org.id, afterSequence: 0, throughSequence: 99, limit: 99 })).map(
+      (e) => e.line.toString(),
+    )
+    expect(lines).toEqual(['{"a":1}', '{"a":2}', '{"c":1}'])
+  })
+
   it('lets a second connection insert a token while the first store is open', async () => {
     const path = freshDatabasePath()
     const server = await openStore(path)

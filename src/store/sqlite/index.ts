@@ -31,6 +31,7 @@ import type {
   WebhookUpdate,
 } from '../store.js'
 import { StoreError } from '../store.js'
+import { GroupCommit } from './group-commit.js'
 
 export interface SqliteStoreOptions {
   /** The database file; its directory must already exist. */
@@ -613,9 +614,6 @@ function createSqliteStore(db: Database.Database, path: string): Store {
   const createOrg = db.transaction((init: NewOrg) => insertNewOrg(s, init))
   const revokeToken = db.transaction((orgId: string, id: string, nowMs: number) => revokeIn(s, orgId, id, nowMs))
   const rotateKey = db.transaction((orgId: string, key: KeyRecord, nowMs: number) => rotateIn(s, orgId, key, nowMs))
-  const appendEvents = db.transaction((orgId: string, nowMs: number, drafts: readonly EventDraft[]) =>
-    appendIn(s, orgId, nowMs, drafts),
-  )
   // Deferred read transactions: the webhook and its destination come from one snapshot.
   const getWebhook = db.transaction((orgId: string) => getWebhookIn(s, orgId))
   const updateWebhook = db.transaction((orgId: string, nowMs: number, decide: DecideWebhookChange) =>
@@ -635,6 +633,7 @@ function createSqliteStore(db: Database.Database, path: string): Store {
     if (!db.open) throw new StoreError('unavailable', `The SQLite store ${path} is closed`)
     return mapDriverErrors(path, fn)
   }
+  const appends = new GroupCommit(db, (orgId, nowMs, drafts) => appendIn(s, orgId, nowMs, drafts), use)
 
   return {
     kind: 'sqlite',
@@ -660,7 +659,7 @@ function createSqliteStore(db: Database.Database, path: string): Store {
     listKeys: async (orgId) => use(() => s.listKeys.all(orgId)),
     rotateKey: async (orgId, key, nowMs) => use(() => rotateKey.immediate(orgId, key, nowMs)),
 
-    appendEvents: async (orgId, nowMs, drafts) => use(() => appendEvents.immediate(orgId, nowMs, drafts)),
+    appendEvents: (orgId, nowMs, drafts) => appends.append(orgId, nowMs, drafts),
     readEvents: async (query: EventQuery) =>
       use(() =>
         s.readEvents.all({
@@ -689,6 +688,7 @@ function createSqliteStore(db: Database.Database, path: string): Store {
     // Reads a table rather than SELECT 1, so a broken file or WAL shows up here.
     ping: async () => use(() => void s.anyOrg.get()),
     close: async () => {
+      appends.flush()
       if (db.open) db.close()
     },
   }

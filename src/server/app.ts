@@ -2,6 +2,7 @@
 // problems, audit events), problem+json for every error, 404/405 without events, and the routes
 // with their auth and access hooks.
 
+import { readFileSync } from 'node:fs'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import Fastify from 'fastify'
 import { findDuplicateKey } from '../core/json-duplicates.js'
@@ -58,7 +59,9 @@ export async function buildApp(services: Services, log: LogDestination): Promise
     exposeHeadRoutes: false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    ...(services.config.tls ? { https: { cert: services.config.tls.cert, key: services.config.tls.key } } : {}),
+    ...(services.config.tls
+      ? { https: { cert: readFileSync(services.config.tls.cert), key: readFileSync(services.config.tls.key) } }
+      : {}),
   })
   app.setValidatorCompiler(validatorCompiler())
   app.decorateRequest('auth', null)

@@ -22,3 +22,16 @@ export async function storedEvents(store: Store, orgId: string): Promise<EventVi
     return { line: text, traceId, fields: JSON.parse(text.replace(/"trace_id":\d+/, `"trace_id":"${traceId}"`)) }
   })
 }
+
+/**
+ * The events of one request, once `count` of them are stored: the access event of a mutating
+ * request is written after its response, so a test may see the response first.
+ */
+export async function eventsOfTrace(store: Store, orgId: string, traceId: string, count: number): Promise<EventView[]> {
+  const deadline = Date.now() + 2000
+  for (;;) {
+    const events = (await storedEvents(store, orgId)).filter((event) => event.traceId === traceId)
+    if (events.length >= count || Date.now() > deadline) return events
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}

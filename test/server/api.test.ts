@@ -3,7 +3,7 @@ import { readJwks } from '../../src/core/jwks.js'
 import { LineVerifier } from '../../src/core/verify.js'
 import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
-import { storedEvents } from '../helpers/stored-events.js'
+import { eventsOfTrace, storedEvents } from '../helpers/stored-events.js'
 
 const clock = {
   nowMs: Date.UTC(2026, 10, 26, 9, 0, 0),
@@ -20,8 +20,8 @@ beforeAll(async () => {
 })
 afterAll(() => server.close())
 
-const eventsFor = async (traceId: string) =>
-  (await storedEvents(server.store, orgId)).filter((e) => e.traceId === traceId)
+/** A request's stored events; `count` waits for a mutating request's access event (written after the response). */
+const eventsFor = (traceId: string, count = 0) => eventsOfTrace(server.store, orgId, traceId, count)
 const traceOf = (response: Response) => response.headers.get('konnect-audit-trace-id') ?? ''
 
 async function createToken(role: string, extra: Record<string, unknown> = {}) {
@@ -112,7 +112,7 @@ describe('authentication and authorization events (SPEC.md §3.4)', () => {
       instance: `kong:trace:${trace}`,
       detail,
     })
-    const events = await eventsFor(trace)
+    const events = await eventsFor(trace, 3)
     expect(events.map((e) => e.fields.name)).toEqual([name, 'Authz.tokens', 'Ingress'])
     expect(events[0]?.fields).toMatchObject({ event_class_id: classId, severity, success: false, principal_id: '' })
     expect(events[1]?.fields).toMatchObject({ granted: false, action: 'create', severity: 6 })
@@ -156,13 +156,13 @@ describe('authentication and authorization events (SPEC.md §3.4)', () => {
     const response = await server.request('/v1/keys/rotate?b=2&a=1&a=3', { method: 'POST' })
     expect(response.status).toBe(400)
     expect((await jsonOf(response)).invalid_parameters[0]).toMatchObject({ rule: 'unknown_property', source: 'query' })
-    expect((await eventsFor(traceOf(response))).at(-1)?.fields).toMatchObject({
+    expect((await eventsFor(traceOf(response), 3)).at(-1)?.fields).toMatchObject({
       status: 400,
       query: '{"a":["1","3"],"b":"2"}',
     })
     const rotated = await server.request('/v1/keys/rotate', { method: 'POST' })
     expect(rotated.status).toBe(201)
-    const access = (await eventsFor(traceOf(rotated))).at(-1)
+    const access = (await eventsFor(traceOf(rotated), 3)).at(-1)
     expect(access?.fields).toMatchObject({
       name: 'Ingress',
       event_class_id: 'KongGateway',
@@ -245,7 +245,7 @@ describe('bad requests get problem+json and store nothing but their own audit ev
       })
     const after = (await server.request('/v1/tokens?page%5Bsize%5D=1000').then(jsonOf)).data.length
     expect(after).toBe(before)
-    const access = (await eventsFor(traceOf(response))).at(-1)
+    const access = (await eventsFor(traceOf(response), 3)).at(-1)
     expect(access?.fields).toMatchObject({ name: 'Ingress', status })
   })
 

@@ -4,7 +4,7 @@ import { readJwks } from '../../src/core/jwks.js'
 import { LineVerifier } from '../../src/core/verify.js'
 import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
-import { storedEvents } from '../helpers/stored-events.js'
+import { eventsOfTrace, storedEvents } from '../helpers/stored-events.js'
 
 let server: TestServer
 let ingestToken: string
@@ -149,13 +149,17 @@ describe('POST /v1/audit-events', () => {
     const problem = await jsonOf(response)
     expect(problem.status).toBe(status)
     if (parameter) expect(problem.invalid_parameters).toContainEqual(expect.objectContaining(parameter))
-    const stored = (await storedEvents(server.store, server.services.defaultOrgId)).slice(before)
-    expect(stored.map((e) => e.fields.event_class_id)).toEqual([
-      'AUTHENTICATION_TYPE_PAT',
-      'konnect-audit',
-      'KongGateway',
-    ])
-    expect(stored[2]?.fields).toMatchObject({ status, request: '/v1/audit-events' })
+    const trace = response.headers.get('konnect-audit-trace-id') ?? ''
+    const own = await eventsOfTrace(server.store, server.services.defaultOrgId, trace, 3)
+    expect(own.map((e) => e.fields.event_class_id)).toEqual(['AUTHENTICATION_TYPE_PAT', 'konnect-audit', 'KongGateway'])
+    expect(own[2]?.fields).toMatchObject({ status, request: '/v1/audit-events' })
+    // Besides its own events, only access events of earlier requests may have landed since.
+    const since = (await storedEvents(server.store, server.services.defaultOrgId)).slice(before)
+    expect(
+      since.filter(
+        (e) => e.traceId !== trace && e.fields.request !== '/v1/audit-events' && e.fields.request !== '/v1/tokens',
+      ),
+    ).toEqual([])
   })
 
   it('refuses Content-Encoding on JSON admin routes with 415', async () => {

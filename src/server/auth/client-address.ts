@@ -2,10 +2,11 @@
 // as IPv4, and X-Forwarded-For honoured only when the peer is a trusted proxy.
 
 import { BlockList, isIP } from 'node:net'
+import { canonicalIpAddress } from '../../core/ingest-item.js'
 
+/** RFC 5952 form, IPv4-mapped IPv6 as dotted IPv4 (SPEC.md §3.4); anything else unchanged. */
 function canonical(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
-  return mapped ? (mapped[1] as string) : address
+  return canonicalIpAddress(address) ?? address
 }
 
 export function trustedProxies(cidrs: readonly string[]): BlockList {

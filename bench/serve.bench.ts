@@ -1,10 +1,13 @@
 // Benchmark of the service core (issue 4 targets): durable ingest events/s (100 events a
 // request, 2 connections) against the single-core node:crypto Ed25519 sign rate of the same run,
-// pull NDJSON events/s, and the server's RSS over a long ingest (KA_BENCH_INGEST_EVENTS).
+// pull NDJSON events/s, stream latency from ingest acknowledgement to SSE receipt at 1,000
+// events/s, and the server's RSS over a long ingest (KA_BENCH_INGEST_EVENTS).
 
 import { generateKeyPairSync, sign } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import { get } from 'node:http'
 import type { Dispatcher } from 'undici'
-import { Pool } from 'undici'
+import { Pool, request } from 'undici'
 import { afterAll, bench, describe } from 'vitest'
 import type { ServerProcess } from './server-process.js'
 import { startServerProcess } from './server-process.js'
@@ -94,6 +97,64 @@ async function pullAll(server: ServerProcess): Promise<{ events: number; seconds
   return { events, seconds: (performance.now() - started) / 1000 }
 }
 
+const STREAM_RATE_PER_S = 1000
+const STREAM_SECONDS = 5
+
+function percentile(sorted: readonly number[], fraction: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? 0
+}
+
+/** Ingests at 1,000 events/s while one SSE client listens; latency = SSE receipt − ingest acknowledgement. */
+async function streamLatencies(server: ServerProcess): Promise<number[]> {
+  const received = new Map<string, number>()
+  const acknowledged = new Map<string, number>()
+  const stream = await new Promise<IncomingMessage>((resolve, reject) => {
+    get(`${server.url}/v3/audit-logs/stream`, { headers: { authorization: `Bearer ${server.token}` } }, resolve).on(
+      'error',
+      reject,
+    )
+  })
+  let buffered = ''
+  stream.on('data', (chunk: Buffer) => {
+    const now = performance.now()
+    buffered += chunk.toString()
+    const frames = buffered.split('\n\n')
+    buffered = frames.pop() ?? ''
+    for (const frame of frames) {
+      const traceId = /"trace_id":(\d+)/.exec(frame)?.[1]
+      if (traceId) received.set(traceId, now)
+    }
+  })
+  const perTick = STREAM_RATE_PER_S / 20
+  const ticks = STREAM_SECONDS * 20
+  const started = performance.now()
+  const pending: Array<Promise<void>> = []
+  for (let tick = 0; tick < ticks; tick++) {
+    const due = started + tick * 50
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())))
+    const batch = Array.from({ length: perTick }, (_, i) => item(tick * perTick + i)).join('\n')
+    pending.push(
+      request(`${server.url}/v1/audit-events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/x-ndjson' },
+        body: batch,
+      }).then(async (response) => {
+        const ackAt = performance.now()
+        const body = (await response.body.json()) as { events: Array<{ trace_id: string }> }
+        for (const event of body.events) acknowledged.set(event.trace_id, ackAt)
+      }),
+    )
+  }
+  await Promise.all(pending)
+  const deadline = performance.now() + 5000
+  const allArrived = () => [...acknowledged.keys()].every((traceId) => received.has(traceId))
+  while (!allArrived() && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  stream.destroy()
+  return [...acknowledged].map(([traceId, ackAt]) =>
+    Math.max(0, (received.get(traceId) ?? Number.POSITIVE_INFINITY) - ackAt),
+  )
+}
+
 describe('serve', () => {
   bench(
     'node:crypto Ed25519 sign, one core',
@@ -116,6 +177,12 @@ describe('serve', () => {
         ])
         const pull = await pullAll(server)
         rates.pull = pull.events / pull.seconds
+        const latencies = (await streamLatencies(server)).sort((a, b) => a - b)
+        const missing = latencies.filter((latency) => !Number.isFinite(latency)).length
+        results.push([
+          `stream latency at ${STREAM_RATE_PER_S} events/s`,
+          `p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p99 ${percentile(latencies, 0.99).toFixed(1)} ms over ${latencies.length} events, ${missing} never arrived (target p99 < 50 ms)`,
+        ])
       } finally {
         await server.stop()
       }

@@ -1,5 +1,6 @@
-// Owns a server's life: data dir and its lock, store, first start, the app listening, and the
-// graceful stop (stop accepting, finish in-flight requests, close the store, release the lock).
+// Owns a server's life: data dir and its lock, store, first start, the app listening, the workers
+// with the system timer, and the graceful stop (stop accepting, finish in-flight requests, stop
+// the workers, close the store, release the lock).
 
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
@@ -16,6 +17,8 @@ import { ensureDataDir, lockDataDir, SQLITE_FILE } from './data-dir.js'
 import { EventBus } from './services/event-bus.js'
 import type { Services } from './services/services.js'
 import { SignerCache } from './services/signers.js'
+import { PruningWorker } from './workers/pruning.js'
+import type { WorkerTimer } from './workers/timer.js'
 
 export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:8080. */
@@ -23,12 +26,23 @@ export interface RunningServer {
   readonly app: FastifyInstance
   readonly store: Store
   readonly services: Services
+  /** Retention pruning; tests run a pass directly instead of waiting for the timer. */
+  readonly pruning: PruningWorker
   close(): Promise<void>
 }
 
 export interface StartOptions {
   readonly log: LogDestination
   readonly clock?: Clock
+}
+
+/** The timer the workers get: Node's, which a worker may not reach for itself (DESIGN.md §6). */
+const systemTimer: WorkerTimer = {
+  every: (intervalMs, task) => {
+    const interval = setInterval(task, intervalMs)
+    return () => clearInterval(interval)
+  },
+  yieldToIo: () => new Promise((resolve) => setImmediate(resolve)),
 }
 
 export async function startServer(config: ServerConfig, options: StartOptions): Promise<RunningServer> {
@@ -51,14 +65,24 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
       app.log.warn('the store is already initialised, so the bootstrap token is ignored')
     }
     const address = await app.listen({ host: config.listenHost, port: config.listenPort })
+    const pruning = new PruningWorker({
+      store,
+      clock,
+      timer: systemTimer,
+      log: app.log,
+      retentionMs: config.retentionMs,
+    })
+    pruning.start()
     const openStore = store
     return {
       url: address,
       app,
       store,
       services,
+      pruning,
       close: async () => {
         await app.close()
+        await pruning.stop()
         await openStore.close()
         releaseLock()
       },

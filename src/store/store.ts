@@ -80,7 +80,66 @@ export interface EventQuery {
   readonly tsGte?: number
   readonly tsLte?: number
   readonly type?: EventType
+  /**
+   * Only sequences below this; then the LAST `limit` matches are returned (still in ascending
+   * order), i.e. the page that ends just before this sequence.
+   */
+  readonly beforeSequence?: number
   readonly limit: number
+}
+
+/** Counts of an org's events per event_ts bucket (SPEC.md §5.9a). */
+export interface EventCountQuery {
+  readonly orgId: string
+  /** Inclusive bounds on event_ts, epoch ms. */
+  readonly tsGte: number
+  readonly tsLte: number
+  readonly type?: EventType
+  /** Bucket width; buckets start at multiples of it since the epoch (so UTC-aligned for 1m, 1h, 1d). */
+  readonly bucketMs: number
+}
+
+export interface BucketCount {
+  /** The bucket's start, epoch ms, a multiple of the query's bucketMs. */
+  readonly startMs: number
+  readonly count: number
+}
+
+/** The acknowledged response an Idempotency-Key replays (SPEC.md §5.4). */
+export interface IdempotentResponse {
+  /** Lowercase hex SHA-256 of the request as first sent (body bytes, content type, content encoding). */
+  readonly requestHash: string
+  readonly status: number
+  /** The response body exactly as first sent. */
+  readonly body: string
+}
+
+/** An ingest's Idempotency-Key and the response to keep for it, rendered once its sequences are known. */
+export interface IdempotencyClaim {
+  readonly key: string
+  readonly requestHash: string
+  /** Records created at or before this time have expired: they neither match nor block the key. */
+  readonly expiredAtOrBeforeMs: number
+  readonly responseStatus: number
+  renderResponse(committed: readonly CommittedEvent[]): string
+}
+
+export type IdempotentAppendOutcome =
+  | { readonly outcome: 'committed'; readonly events: CommittedEvent[]; readonly response: IdempotentResponse }
+  /** An unexpired record for the key exists (whatever its hash): nothing was stored. */
+  | { readonly outcome: 'exists'; readonly response: IdempotentResponse }
+
+/** What one pruning transaction did to an org (SPEC.md §8). */
+export interface PruneOutcome {
+  /** Events deleted, at most the call's maximum; fewer means the org has nothing more to prune. */
+  readonly deletedEvents: number
+  /** The last deleted sequence, 0 when nothing was deleted. */
+  readonly throughSequence: number
+  /**
+   * Deleted events the webhook had not delivered (added to undelivered_pruned); when positive,
+   * the delivery cursor was moved to throughSequence.
+   */
+  readonly undeliveredPruned: number
 }
 
 export type LogFormat = 'cef' | 'json' | 'cps'
@@ -244,6 +303,33 @@ export interface Store {
   readEvents(query: EventQuery): Promise<StoredEvent[]>
   /** The highest committed sequence of the org (0 when it has none). */
   headSequence(orgId: string): Promise<number>
+  /** Per-bucket counts of the org's matching events, ascending by bucket; empty buckets are absent. */
+  countEvents(query: EventCountQuery): Promise<BucketCount[]>
+
+  /** The org's response for an Idempotency-Key created after `expiredAtOrBeforeMs`, or null. */
+  findIdempotentResponse(orgId: string, key: string, expiredAtOrBeforeMs: number): Promise<IdempotentResponse | null>
+  /**
+   * appendEvents guarded by an Idempotency-Key, in one transaction: when the org holds an
+   * unexpired record for the key, nothing is stored and that record is returned; otherwise the
+   * drafts are appended and the record (with the rendered response) is written with them, so no
+   * commit ever has its events without its key. An expired record for the key is replaced.
+   */
+  appendEventsOnce(
+    orgId: string,
+    nowMs: number,
+    drafts: readonly EventDraft[],
+    claim: IdempotencyClaim,
+  ): Promise<IdempotentAppendOutcome>
+  /** Deletes at most `maxKeys` idempotency records created at or before the time; returns how many. */
+  pruneIdempotencyKeys(expiredAtOrBeforeMs: number, maxKeys: number): Promise<number>
+
+  /**
+   * Deletes, in one transaction, the org's contiguous prefix of events (lowest sequences first)
+   * whose rt is before `rtBeforeMs`, at most `maxEvents`. If that passes the webhook's delivery
+   * cursor, the undelivered count is added to undelivered_pruned and the cursor moves to the last
+   * deleted sequence, in the same transaction. The org's last sequence and rt stay as they are.
+   */
+  pruneEvents(orgId: string, rtBeforeMs: number, maxEvents: number): Promise<PruneOutcome>
 
   /** The org's webhook with its target resolved and its delivery state, or null when unconfigured. */
   getWebhook(orgId: string): Promise<ConfiguredWebhook | null>

@@ -166,6 +166,68 @@ describe('GET /v3/audit-logs', () => {
     expect((await server.request('/v3/audit-logs', { token: ingestToken })).status).toBe(403)
   })
 
+  it('walks forward with next, then back with prev over the same pages of the snapshot', async () => {
+    const linkOf = (response: Response, rel: 'next' | 'prev') =>
+      new RegExp(`<([^>]+)>; rel="${rel}"`).exec(response.headers.get('link') ?? '')?.[1] ?? null
+    const visit = async (url: string) => {
+      const response = await server.request(url, { token: auditor, headers: { accept: 'application/x-ndjson' } })
+      expect(response.status).toBe(200)
+      return { lines: await lines(response), next: linkOf(response, 'next'), prev: linkOf(response, 'prev') }
+    }
+    const forward = [await visit('/v3/audit-logs?page%5Bsize%5D=2')]
+    expect(forward[0]?.prev).toBeNull()
+    for (let next = forward[0]?.next; next; next = forward.at(-1)?.next) forward.push(await visit(next))
+    expect(forward.length).toBeGreaterThanOrEqual(3)
+    expect(forward.slice(1).every((page) => page.prev !== null)).toBe(true)
+    await ingest([item(15), item(25)])
+
+    const backward = [forward.at(-1)]
+    for (let prev = forward.at(-1)?.prev; prev; prev = backward.at(-1)?.prev) backward.push(await visit(prev))
+    expect(backward.map((page) => page?.lines)).toEqual([...forward].reverse().map((page) => page.lines))
+    const backAtStart = backward.at(-1)
+    expect(backAtStart?.prev).toBeNull()
+    expect(backAtStart?.next).not.toBeNull()
+    expect((await visit(backAtStart?.next ?? '')).lines).toEqual(forward[1]?.lines)
+  })
+
+  it('links the previous page in the JSON meta exactly when earlier matches exist', async () => {
+    const first = await jsonOf(await pull('?filter%5Btype%5D=authorization&page%5Bsize%5D=1', 'application/json'))
+    expect(first.meta.page.previous).toBeNull()
+    const second = await jsonOf(
+      await server.request(first.meta.page.next, { token: auditor, headers: { accept: 'application/json' } }),
+    )
+    expect(second.meta.page.previous).toMatch(/^\/v3\/audit-logs\?.*page%5Bbefore%5D=/)
+    const back = await jsonOf(
+      await server.request(second.meta.page.previous, { token: auditor, headers: { accept: 'application/json' } }),
+    )
+    expect(back.data).toEqual(first.data)
+    expect(back.meta.page.previous).toBeNull()
+  })
+
+  it.each([
+    [
+      'page[after] with page[before]',
+      async () => '/v3/audit-logs?page%5Bafter%5D=WzAsMCwwLDAsbnVsbF0&page%5Bbefore%5D=WzAsMCwwLDAsbnVsbF0',
+      'page[before]',
+    ],
+    [
+      'a prev cursor used with other filters',
+      async () => {
+        const first = await pull('?filter%5Btype%5D=authorization&page%5Bsize%5D=1')
+        const next = /<([^>]+)>; rel="next"/.exec(first.headers.get('link') ?? '')?.[1] as string
+        const second = await server.request(next, { token: auditor, headers: { accept: 'application/x-ndjson' } })
+        const prev = /<([^>]+)>; rel="prev"/.exec(second.headers.get('link') ?? '')?.[1] as string
+        return prev.replace('authorization', 'gateway_access')
+      },
+      'page[before]',
+    ],
+    ['a page[before] cursor we did not make', async () => '/v3/audit-logs?page%5Bbefore%5D=bm9wZQ', 'page[before]'],
+  ])('400 for %s', async (_, url, field) => {
+    const response = await server.request(await url(), { token: auditor })
+    expect(response.status).toBe(400)
+    expect((await jsonOf(response)).invalid_parameters[0]).toMatchObject({ field, source: 'query' })
+  })
+
   it('answers an empty page with an empty NDJSON body', async () => {
     const response = await pull(
       '?filter%5Bts%5D%5Bgte%5D=2020-01-01T00:00:00Z&filter%5Bts%5D%5Blte%5D=2020-01-02T00:00:00Z',

@@ -90,6 +90,7 @@ describe('sqlite store', () => {
     expect(ledger).toEqual([
       { version: 1, name: '001_initial.sql' },
       { version: 2, name: '002_webhooks.sql' },
+      { version: 3, name: '003_idempotency_keys.sql' },
     ])
   })
 

@@ -59,7 +59,8 @@ export async function run(options: OptionsOf<typeof definition>, f: Factory): Pr
     throw error
   }
   const { startServer } = await import('../../server/serve.js')
-  const log = { level: config.logLevel, stream: f.io.errStream }
+  const stream = config.dev ? (await import('../../io/human-log.js')).humanLogStream(f.io.errStream) : f.io.errStream
+  const log = { level: config.logLevel, stream }
   let server: Awaited<ReturnType<typeof startServer>>
   try {
     server = await startServer(config, { log })

@@ -32,10 +32,11 @@ function isTrusted(list: BlockList, address: string): boolean {
 export function clientAddress(peer: string | undefined, forwardedFor: string | undefined, trusted: BlockList): string {
   let address = canonical(peer ?? '')
   if (forwardedFor === undefined) return address
-  const hops = forwardedFor.split(',').map((hop) => canonical(hop.trim()))
+  // A hop that is not a plain address (a zone id, a name, garbage) ends the walk.
+  const hops = forwardedFor.split(',').map((hop) => canonicalIpAddress(hop.trim()))
   while (isTrusted(trusted, address) && hops.length > 0) {
-    const next = hops.pop() as string
-    if (isIP(next) === 0) break
+    const next = hops.pop()
+    if (next === null || next === undefined) break
     address = next
   }
   return address

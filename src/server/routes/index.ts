@@ -23,6 +23,7 @@ import { route as webhookV3Get } from './v3/audit-log-webhook.get.js'
 import { route as webhookV3Patch } from './v3/audit-log-webhook.patch.js'
 import { route as webhookStatusV3 } from './v3/audit-log-webhook-status.get.js'
 import { route as pull } from './v3/audit-logs.get.js'
+import { route as counts } from './v3/audit-logs-counts.get.js'
 import { route as stream } from './v3/audit-logs-stream.get.js'
 
 export const routes: readonly RouteDefinition[] = [
@@ -36,6 +37,7 @@ export const routes: readonly RouteDefinition[] = [
   keysRotate,
   ingest,
   pull,
+  counts,
   stream,
   webhookGet,
   webhookPatch,

@@ -1,15 +1,18 @@
 // Owns ingest (SPEC.md §5.4): the raw body (NDJSON or a JSON array, gzip allowed, 5 MiB after
 // decompression) is parsed and every item validated first; a valid batch is signed and committed
-// in one transaction with consecutive sequences, and acknowledged only after that commit.
+// in one transaction with consecutive sequences, and acknowledged only after that commit. An
+// Idempotency-Key is committed in that same transaction and replays the first response for 24 h.
 
+import { createHash } from 'node:crypto'
 import { gunzipSync } from 'node:zlib'
 import { signJsonLine } from '../../core/canonical-json.js'
 import type { ValidIngestItem } from '../../core/ingest-item.js'
 import { buildEvent, validateIngestItem } from '../../core/ingest-item.js'
 import { findDuplicateKey } from '../../core/json-duplicates.js'
 import type { InvalidParameter } from '../../core/problem-fields.js'
+import type { Signer } from '../../core/signing.js'
 import { drawTraceId } from '../../core/trace-id.js'
-import type { EventDraft } from '../../store/store.js'
+import type { CommittedEvent, EventDraft, IdempotencyClaim, IdempotentResponse } from '../../store/store.js'
 import { formatUtcSeconds, parseRfc3339Ms } from '../../util/rfc3339.js'
 import type { TraceId } from '../../util/u64.js'
 import { badRequest, ProblemError } from '../problem.js'
@@ -17,6 +20,11 @@ import type { Services } from './services.js'
 
 export const MAX_INGEST_BYTES = 5 * 1024 * 1024
 export const MAX_ITEMS = 1000
+/** How long an Idempotency-Key replays its first response (SPEC.md §5.4, §8). */
+export const IDEMPOTENCY_KEY_TTL_MS = 24 * 3_600_000
+const IDEMPOTENCY_KEY_MAX_LENGTH = 255
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
+const CREATED = 201
 
 const UNPARSABLE: InvalidParameter[] = [{ field: 'body', reason: 'request format is invalid', source: 'body' }]
 
@@ -112,6 +120,79 @@ export function validateItems(
   return valid
 }
 
+/** An ingest request's Idempotency-Key and the fingerprint of what was sent with it. */
+interface IdempotentRequest {
+  readonly key: string
+  /** Lowercase hex SHA-256 of the Content-Type and Content-Encoding values and the body bytes as sent. */
+  readonly requestHash: string
+}
+
+/** A response ready to send: its body goes out verbatim, so a replay is byte for byte the original. */
+export interface IngestResponse {
+  readonly status: number
+  readonly body: string
+  readonly replayed: boolean
+}
+
+type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>
+
+function invalidKey(reason: string, bound: Pick<InvalidParameter, 'rule' | 'minimum' | 'maximum'>): ProblemError {
+  // InvalidParameter knows only body and query; the header decides how the body is handled, so `body`.
+  const parameter: InvalidParameter = { field: 'Idempotency-Key', reason, source: 'body', ...bound }
+  return badRequest([parameter], 'Invalid Idempotency-Key header')
+}
+
+/** SPEC.md §5.4: 1–255 printable ASCII characters (space included); null when the header is absent. */
+function idempotencyKeyOf(header: string | string[] | undefined): string | null {
+  if (header === undefined) return null
+  const key = Array.isArray(header) ? header.join(', ') : header
+  if (key.length === 0) throw invalidKey('must not be empty', { rule: 'min_length', minimum: 1 })
+  if (key.length > IDEMPOTENCY_KEY_MAX_LENGTH) {
+    const reason = `must be at most ${IDEMPOTENCY_KEY_MAX_LENGTH} characters`
+    throw invalidKey(reason, { rule: 'max_length', maximum: IDEMPOTENCY_KEY_MAX_LENGTH })
+  }
+  if (!PRINTABLE_ASCII.test(key)) {
+    throw invalidKey('must contain only printable ASCII characters', { rule: 'matches_regex' })
+  }
+  return key
+}
+
+/** The request's Idempotency-Key with the hash of what was sent, or null without the header. */
+export function idempotentRequestOf(headers: RequestHeaders, rawBody: Buffer): IdempotentRequest | null {
+  const key = idempotencyKeyOf(headers['idempotency-key'])
+  if (key === null) return null
+  const hash = createHash('sha256')
+  // JSON text of the header values holds no raw newline, so headers and body bytes cannot run together.
+  hash.update(`${JSON.stringify([headers['content-type'] ?? '', headers['content-encoding'] ?? ''])}\n`)
+  hash.update(rawBody)
+  return { key, requestHash: hash.digest('hex') }
+}
+
+function expiredAtOrBeforeMs(services: Services): number {
+  return services.clock.now() - IDEMPOTENCY_KEY_TTL_MS
+}
+
+/** The first response again for the same request; a 409 when the key came with another request. */
+function replayOf(earlier: IdempotentResponse, request: IdempotentRequest): IngestResponse {
+  if (earlier.requestHash !== request.requestHash) {
+    throw new ProblemError(
+      409,
+      'Idempotency-Key was used with a different request body; send a new key for a different batch',
+    )
+  }
+  return { status: earlier.status, body: earlier.body, replayed: true }
+}
+
+/** The replay of an earlier request with this key, or null when the key is new (or expired). */
+export async function replayFor(
+  services: Services,
+  orgId: string,
+  request: IdempotentRequest,
+): Promise<IngestResponse | null> {
+  const earlier = await services.store.findIdempotentResponse(orgId, request.key, expiredAtOrBeforeMs(services))
+  return earlier === null ? null : replayOf(earlier, request)
+}
+
 /** One trace id per distinct trace_ref, a fresh one for every other item. */
 function traceIdsFor(items: readonly ValidIngestItem[]): TraceId[] {
   const byRef = new Map<string, TraceId>()
@@ -123,10 +204,9 @@ function traceIdsFor(items: readonly ValidIngestItem[]): TraceId[] {
   })
 }
 
-export async function ingest(services: Services, orgId: string, items: readonly ValidIngestItem[]) {
-  const signer = await services.signers.signerFor(orgId)
+function draftsFor(orgId: string, items: readonly ValidIngestItem[], signer: Signer): EventDraft[] {
   const traceIds = traceIdsFor(items)
-  const drafts: EventDraft[] = items.map((item, index) => {
+  return items.map((item, index) => {
     const traceId = traceIds[index] as TraceId
     return {
       type: item.type,
@@ -135,15 +215,53 @@ export async function ingest(services: Services, orgId: string, items: readonly 
       render: (rt) => signJsonLine(buildEvent(item, { orgId, traceId, rt }), signer),
     }
   })
-  const committed = await services.store.appendEvents(orgId, services.clock.now(), drafts)
+}
+
+/** The 201 body (SPEC.md §5.4) for the committed events of a non-empty batch. */
+function acknowledgementOf(committed: readonly CommittedEvent[]): string {
   const first = committed[0]
   const last = committed.at(-1)
   if (!first || !last) throw new Error('the store committed no events for a non-empty batch')
-  services.bus.announce(orgId, last.sequence)
-  return {
+  return JSON.stringify({
     accepted: committed.length,
     first_sequence: first.sequence,
     last_sequence: last.sequence,
     events: committed.map((event, index) => ({ index, sequence: event.sequence, trace_id: event.traceId })),
+  })
+}
+
+function announce(services: Services, orgId: string, committed: readonly CommittedEvent[]): void {
+  const last = committed.at(-1)
+  if (last) services.bus.announce(orgId, last.sequence)
+}
+
+/**
+ * Signs and commits a validated batch. With an Idempotency-Key the key is committed with the
+ * events; if a request with the key committed first (a concurrent retry), nothing is stored and
+ * that request's response is replayed, or a 409 answered when its body differed.
+ */
+export async function ingest(
+  services: Services,
+  orgId: string,
+  items: readonly ValidIngestItem[],
+  idempotent: IdempotentRequest | null,
+): Promise<IngestResponse> {
+  const drafts = draftsFor(orgId, items, await services.signers.signerFor(orgId))
+  const nowMs = services.clock.now()
+  if (idempotent === null) {
+    const committed = await services.store.appendEvents(orgId, nowMs, drafts)
+    const body = acknowledgementOf(committed)
+    announce(services, orgId, committed)
+    return { status: CREATED, body, replayed: false }
   }
+  const claim: IdempotencyClaim = {
+    ...idempotent,
+    expiredAtOrBeforeMs: nowMs - IDEMPOTENCY_KEY_TTL_MS,
+    responseStatus: CREATED,
+    renderResponse: acknowledgementOf,
+  }
+  const outcome = await services.store.appendEventsOnce(orgId, nowMs, drafts, claim)
+  if (outcome.outcome === 'exists') return replayOf(outcome.response, idempotent)
+  announce(services, orgId, outcome.events)
+  return { status: outcome.response.status, body: outcome.response.body, replayed: false }
 }

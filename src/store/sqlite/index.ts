@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import type {
+  BucketCount,
   CommittedEvent,
   ConfiguredWebhook,
   DecideWebhookChange,
@@ -14,12 +15,17 @@ import type {
   DestinationQuery,
   DestinationRecord,
   EndpointSettings,
+  EventCountQuery,
   EventDraft,
   EventQuery,
+  IdempotencyClaim,
+  IdempotentAppendOutcome,
+  IdempotentResponse,
   KeyRecord,
   LogFormat,
   NewOrg,
   OrgRecord,
+  PruneOutcome,
   RevokeOutcome,
   Store,
   StoredEvent,
@@ -188,10 +194,30 @@ interface EventFilter {
   readonly orgId: string
   readonly afterSequence: number
   readonly throughSequence: number
+  readonly beforeSequence: number | null
   readonly tsGte: number | null
   readonly tsLte: number | null
   readonly type: string | null
   readonly limit: number
+}
+
+interface CountFilter {
+  readonly orgId: string
+  readonly tsGte: number
+  readonly tsLte: number
+  readonly type: string | null
+  readonly bucketMs: number
+}
+
+interface SequenceRt {
+  readonly sequence: number
+  readonly rt: number
+}
+
+interface IdempotencyKeyRow extends IdempotentResponse {
+  readonly orgId: string
+  readonly key: string
+  readonly createdAt: number
 }
 
 const ORG_COLUMNS = 'id, name, created_at AS createdAt'
@@ -200,6 +226,14 @@ const TOKEN_COLUMNS = `id, org_id AS orgId, name, role, secret_hash AS secretHas
 const KEY_COLUMNS = `kid, org_id AS orgId, status, public_key AS publicKey, private_key AS privateKey,
   created_at AS createdAt, retired_at AS retiredAt`
 const EVENT_COLUMNS = 'sequence, type, event_ts_ms AS eventTsMs, rt, line'
+const EVENT_FILTER_WHERE = `org_id = @orgId AND sequence > @afterSequence AND sequence <= @throughSequence
+  AND (@beforeSequence IS NULL OR sequence < @beforeSequence)
+  AND (@tsGte IS NULL OR event_ts_ms >= @tsGte) AND (@tsLte IS NULL OR event_ts_ms <= @tsLte)
+  AND (@type IS NULL OR type = @type)`
+// The floor of event_ts to its bucket; the double modulo keeps it a floor for times before 1970,
+// where SQLite's % (truncating) alone would round up.
+const BUCKET_START = 'event_ts_ms - (((event_ts_ms % @bucketMs) + @bucketMs) % @bucketMs)'
+const IDEMPOTENT_RESPONSE_COLUMNS = 'request_hash AS requestHash, response_status AS status, response_body AS body'
 const DESTINATION_COLUMNS = `id, org_id AS orgId, name, endpoint, authorization_header AS authorization,
   log_format AS logFormat, skip_ssl_verification AS skipSslVerification, created_at AS createdAt,
   updated_at AS updatedAt`
@@ -330,11 +364,40 @@ function prepareStatements(db: Database.Database) {
     ),
     // Walks the primary key from the cursor, so paging through a window costs one pass in total.
     readEvents: db.prepare<EventFilter, StoredEvent>(
-      `SELECT ${EVENT_COLUMNS} FROM events
-       WHERE org_id = @orgId AND sequence > @afterSequence AND sequence <= @throughSequence
-         AND (@tsGte IS NULL OR event_ts_ms >= @tsGte) AND (@tsLte IS NULL OR event_ts_ms <= @tsLte)
-         AND (@type IS NULL OR type = @type)
-       ORDER BY sequence LIMIT @limit`,
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE ${EVENT_FILTER_WHERE} ORDER BY sequence LIMIT @limit`,
+    ),
+    // The page that ends just before a sequence: read backwards, reversed by the caller.
+    readEventsBackward: db.prepare<EventFilter, StoredEvent>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE ${EVENT_FILTER_WHERE} ORDER BY sequence DESC LIMIT @limit`,
+    ),
+    // A range scan of events_by_event_ts, which holds every column this reads.
+    countEvents: db.prepare<CountFilter, BucketCount>(
+      `SELECT ${BUCKET_START} AS startMs, count(*) AS count FROM events
+       WHERE org_id = @orgId AND event_ts_ms >= @tsGte AND event_ts_ms <= @tsLte AND (@type IS NULL OR type = @type)
+       GROUP BY startMs ORDER BY startMs`,
+    ),
+    oldestEvents: db.prepare<{ orgId: string; limit: number }, SequenceRt>(
+      'SELECT sequence, rt FROM events WHERE org_id = @orgId ORDER BY sequence LIMIT @limit',
+    ),
+    deleteEventsThrough: db.prepare<{ orgId: string; throughSequence: number }>(
+      'DELETE FROM events WHERE org_id = @orgId AND sequence <= @throughSequence',
+    ),
+
+    findIdempotentResponse: db.prepare<{ orgId: string; key: string; expiredAtOrBeforeMs: number }, IdempotentResponse>(
+      `SELECT ${IDEMPOTENT_RESPONSE_COLUMNS} FROM idempotency_keys
+       WHERE org_id = @orgId AND idempotency_key = @key AND created_at > @expiredAtOrBeforeMs`,
+    ),
+    // Reached only when no unexpired record exists, so a conflict replaces an expired one.
+    upsertIdempotencyKey: db.prepare<IdempotencyKeyRow>(
+      `INSERT INTO idempotency_keys (org_id, idempotency_key, request_hash, created_at, response_status, response_body)
+       VALUES (@orgId, @key, @requestHash, @createdAt, @status, @body)
+       ON CONFLICT (org_id, idempotency_key) DO UPDATE SET request_hash = excluded.request_hash,
+         created_at = excluded.created_at, response_status = excluded.response_status,
+         response_body = excluded.response_body`,
+    ),
+    pruneIdempotencyKeys: db.prepare<{ expiredAtOrBeforeMs: number; limit: number }>(
+      `DELETE FROM idempotency_keys WHERE rowid IN
+         (SELECT rowid FROM idempotency_keys WHERE created_at <= @expiredAtOrBeforeMs LIMIT @limit)`,
     ),
 
     insertDestination: db.prepare<DestinationRow>(
@@ -391,6 +454,13 @@ function prepareStatements(db: Database.Database) {
       `UPDATE webhooks SET ${RESET_DELIVERY_STATUS} WHERE org_id = @orgId AND destination_id = @id`,
     ),
     deleteWebhook: db.prepare<[string]>('DELETE FROM webhooks WHERE org_id = ?'),
+    deliveredSequence: db.prepare<[string], number>('SELECT delivered_sequence FROM webhooks WHERE org_id = ?').pluck(),
+    // Pruned events cannot be delivered: count them and start delivery at the first retained one.
+    skipPrunedDelivery: db.prepare<{ orgId: string; throughSequence: number }>(
+      `UPDATE webhooks SET undelivered_pruned = undelivered_pruned + (@throughSequence - delivered_sequence),
+         delivered_sequence = @throughSequence
+       WHERE org_id = @orgId AND delivered_sequence < @throughSequence`,
+    ),
   }
 }
 
@@ -438,6 +508,63 @@ function appendIn(s: Statements, orgId: string, nowMs: number, drafts: readonly 
   })
   s.advanceOrg.run({ orgId, lastSequence: head.lastSequence + drafts.length, lastRt: rt })
   return committed
+}
+
+function readEventsIn(s: Statements, query: EventQuery): StoredEvent[] {
+  const filter: EventFilter = {
+    orgId: query.orgId,
+    afterSequence: query.afterSequence,
+    throughSequence: query.throughSequence,
+    beforeSequence: query.beforeSequence ?? null,
+    tsGte: query.tsGte ?? null,
+    tsLte: query.tsLte ?? null,
+    type: query.type ?? null,
+    limit: query.limit,
+  }
+  if (query.beforeSequence === undefined) return s.readEvents.all(filter)
+  return s.readEventsBackward.all(filter).reverse()
+}
+
+/** Checks the key and appends under one write lock, so two requests with one key never both store. */
+function appendOnceIn(
+  s: Statements,
+  orgId: string,
+  nowMs: number,
+  drafts: readonly EventDraft[],
+  claim: IdempotencyClaim,
+): IdempotentAppendOutcome {
+  const { key, requestHash, expiredAtOrBeforeMs } = claim
+  const earlier = s.findIdempotentResponse.get({ orgId, key, expiredAtOrBeforeMs })
+  if (earlier !== undefined) return { outcome: 'exists', response: earlier }
+  const events = appendIn(s, orgId, nowMs, drafts)
+  const response: IdempotentResponse = {
+    requestHash,
+    status: claim.responseStatus,
+    body: claim.renderResponse(events),
+  }
+  s.upsertIdempotencyKey.run({ orgId, key, createdAt: nowMs, ...response })
+  return { outcome: 'committed', events, response }
+}
+
+/** The last sequence of the org's oldest events (at most `maxEvents`) committed before the time; 0 if none. */
+function prunablePrefixEnd(s: Statements, orgId: string, rtBeforeMs: number, maxEvents: number): number {
+  let throughSequence = 0
+  // rt never decreases along sequences, so the first event at or after the time ends the prefix.
+  for (const event of s.oldestEvents.iterate({ orgId, limit: maxEvents })) {
+    if (event.rt >= rtBeforeMs) break
+    throughSequence = event.sequence
+  }
+  return throughSequence
+}
+
+function pruneIn(s: Statements, orgId: string, rtBeforeMs: number, maxEvents: number): PruneOutcome {
+  const throughSequence = prunablePrefixEnd(s, orgId, rtBeforeMs, maxEvents)
+  if (throughSequence === 0) return { deletedEvents: 0, throughSequence: 0, undeliveredPruned: 0 }
+  const deletedEvents = s.deleteEventsThrough.run({ orgId, throughSequence }).changes
+  const deliveredSequence = s.deliveredSequence.get(orgId)
+  const undeliveredPruned = deliveredSequence === undefined ? 0 : Math.max(0, throughSequence - deliveredSequence)
+  if (undeliveredPruned > 0) s.skipPrunedDelivery.run({ orgId, throughSequence })
+  return { deletedEvents, throughSequence, undeliveredPruned }
 }
 
 function flag(value: boolean): Flag {
@@ -627,6 +754,14 @@ function createSqliteStore(db: Database.Database, path: string): Store {
     updateDestinationIn(s, orgId, id, change, nowMs),
   )
   const deleteDestination = db.transaction((orgId: string, id: string) => deleteDestinationIn(s, orgId, id))
+  // Not part of the group commit, which carries drafts only: the key check must share the append's transaction.
+  const appendOnce = db.transaction(
+    (orgId: string, nowMs: number, drafts: readonly EventDraft[], claim: IdempotencyClaim) =>
+      appendOnceIn(s, orgId, nowMs, drafts, claim),
+  )
+  const pruneEvents = db.transaction((orgId: string, rtBeforeMs: number, maxEvents: number) =>
+    pruneIn(s, orgId, rtBeforeMs, maxEvents),
+  )
 
   /** Runs one store operation on the open connection with driver errors mapped. */
   const use = <T>(fn: () => T): T => {
@@ -660,19 +795,17 @@ function createSqliteStore(db: Database.Database, path: string): Store {
     rotateKey: async (orgId, key, nowMs) => use(() => rotateKey.immediate(orgId, key, nowMs)),
 
     appendEvents: (orgId, nowMs, drafts) => appends.append(orgId, nowMs, drafts),
-    readEvents: async (query: EventQuery) =>
-      use(() =>
-        s.readEvents.all({
-          orgId: query.orgId,
-          afterSequence: query.afterSequence,
-          throughSequence: query.throughSequence,
-          tsGte: query.tsGte ?? null,
-          tsLte: query.tsLte ?? null,
-          type: query.type ?? null,
-          limit: query.limit,
-        }),
-      ),
+    readEvents: async (query) => use(() => readEventsIn(s, query)),
     headSequence: async (orgId) => use(() => s.headSequence.get(orgId) ?? 0),
+    countEvents: async (query: EventCountQuery) => use(() => s.countEvents.all({ ...query, type: query.type ?? null })),
+
+    findIdempotentResponse: async (orgId, key, expiredAtOrBeforeMs) =>
+      use(() => s.findIdempotentResponse.get({ orgId, key, expiredAtOrBeforeMs }) ?? null),
+    appendEventsOnce: async (orgId, nowMs, drafts, claim) =>
+      use(() => appendOnce.immediate(orgId, nowMs, drafts, claim)),
+    pruneIdempotencyKeys: async (expiredAtOrBeforeMs, maxKeys) =>
+      use(() => s.pruneIdempotencyKeys.run({ expiredAtOrBeforeMs, limit: maxKeys }).changes),
+    pruneEvents: async (orgId, rtBeforeMs, maxEvents) => use(() => pruneEvents.immediate(orgId, rtBeforeMs, maxEvents)),
 
     getWebhook: async (orgId) => use(() => getWebhook(orgId)),
     updateWebhook: async (orgId, nowMs, decide) => use(() => updateWebhook.immediate(orgId, nowMs, decide)),

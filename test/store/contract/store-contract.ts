@@ -1,6 +1,7 @@
 // Owns the store contract suite (DESIGN.md §8, Keyv-style): every adapter runs it unchanged, so the
-// guarantees of SPEC.md §8 (gap-free sequences, monotonic rt, all-or-nothing batches) and the
-// webhook and destination rules (cursor at the head on first configuration, in-use guards) hold for each.
+// guarantees of SPEC.md §8 (gap-free sequences, monotonic rt, all-or-nothing batches, prefix
+// pruning), Idempotency-Key records committed with their events, and the webhook and destination
+// rules (cursor at the head on first configuration, in-use guards) hold for each.
 
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -13,6 +14,7 @@ import type {
   EndpointSettings,
   EventDraft,
   EventQuery,
+  IdempotencyClaim,
   KeyRecord,
   NewOrg,
   Store,
@@ -33,6 +35,8 @@ export interface StoreContractOptions {
 }
 
 const T0 = 1_767_225_600_000
+const HOUR_MS = 3_600_000
+const DAY_MS = 24 * HOUR_MS
 const U64_MAX = parseTraceId('18446744073709551615')
 
 function sha256Hex(data: Buffer): string {
@@ -491,6 +495,229 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
         it('stops at the limit', async () => {
           expect(await read({ limit: 2 })).toEqual([1, 2])
           expect(await read({ afterSequence: 2, limit: 2, type: 'gateway_access' })).toEqual([5])
+        })
+
+        it('reads the page that ends before beforeSequence, in ascending order', async () => {
+          expect(await read({ beforeSequence: 5, limit: 2 })).toEqual([3, 4])
+          expect(await read({ beforeSequence: 5 })).toEqual([1, 2, 3, 4])
+          expect(await read({ beforeSequence: 1 })).toEqual([])
+        })
+
+        it('applies every other bound and filter to a page before a sequence', async () => {
+          expect(await read({ beforeSequence: 6, type: 'authorization', limit: 1 })).toEqual([4])
+          expect(await read({ beforeSequence: 4, afterSequence: 1 })).toEqual([2, 3])
+          expect(await read({ beforeSequence: 9, throughSequence: 5, limit: 2 })).toEqual([4, 5])
+          expect(await read({ beforeSequence: 6, tsGte: T0 + 40, limit: 5 })).toEqual([1, 2, 3])
+        })
+      })
+
+      describe('countEvents', () => {
+        const minutes = (count: number) => count * 60_000
+        // event_ts: T0 + 1 min, + 5 min, + 59:59 (authentication, authorization, authentication),
+        // T0 + 1 h (authorization), T0 + 3 h + 1 ms (authentication); another org has its own.
+        beforeEach(async () => {
+          await store.appendEvents(init.org.id, T0, [
+            draft('authentication', T0 + minutes(1)),
+            draft('authorization', T0 + minutes(5)),
+            draft('authentication', T0 + HOUR_MS - 1000),
+            draft('authorization', T0 + HOUR_MS),
+            draft('authentication', T0 + 3 * HOUR_MS + 1),
+          ])
+          const other = newOrg('other')
+          await store.createOrg(other)
+          await store.appendEvents(other.org.id, T0, drafts(4))
+        })
+        const count = (filters: Partial<Omit<EventQuery, 'orgId'>> & { bucketMs?: number }) =>
+          store.countEvents({ orgId: init.org.id, tsGte: T0, tsLte: T0 + 4 * HOUR_MS, bucketMs: HOUR_MS, ...filters })
+
+        it('counts per bucket aligned to multiples of the bucket, omitting empty ones', async () => {
+          expect(await count({})).toEqual([
+            { startMs: T0, count: 3 },
+            { startMs: T0 + HOUR_MS, count: 1 },
+            { startMs: T0 + 3 * HOUR_MS, count: 1 },
+          ])
+          expect(await count({ bucketMs: DAY_MS })).toEqual([{ startMs: T0, count: 5 }])
+        })
+
+        it('bounds event_ts inclusively and filters by type', async () => {
+          expect(await count({ tsGte: T0 + minutes(2), tsLte: T0 + HOUR_MS })).toEqual([
+            { startMs: T0, count: 2 },
+            { startMs: T0 + HOUR_MS, count: 1 },
+          ])
+          expect(await count({ type: 'authorization' })).toEqual([
+            { startMs: T0, count: 1 },
+            { startMs: T0 + HOUR_MS, count: 1 },
+          ])
+          expect(await count({ tsGte: T0 + 5 * HOUR_MS, tsLte: T0 + 6 * HOUR_MS })).toEqual([])
+        })
+
+        it('floors times before 1970 to their bucket start', async () => {
+          await store.appendEvents(init.org.id, T0, [draft('authentication', -1)])
+          expect(await count({ tsGte: -DAY_MS, tsLte: 0, bucketMs: minutes(1) })).toEqual([
+            { startMs: -minutes(1), count: 1 },
+          ])
+        })
+      })
+    })
+
+    describe('idempotency keys', () => {
+      const claim = (key: string, nowMs = T0, requestHash = 'a'.repeat(64)): IdempotencyClaim => ({
+        key,
+        requestHash,
+        expiredAtOrBeforeMs: nowMs - DAY_MS,
+        responseStatus: 201,
+        renderResponse: (committed) => JSON.stringify(committed.map((event) => event.sequence)),
+      })
+      const appendOnce = (key: string, nowMs = T0, requestHash?: string, orgId = init.org.id) =>
+        store.appendEventsOnce(orgId, nowMs, drafts(2), claim(key, nowMs, requestHash))
+
+      it('commits the events and keeps the response rendered from their sequences', async () => {
+        const outcome = await appendOnce('key-1')
+        const response = { requestHash: 'a'.repeat(64), status: 201, body: '[1,2]' }
+        expect(outcome).toEqual({
+          outcome: 'committed',
+          events: [expect.objectContaining({ sequence: 1 }), expect.objectContaining({ sequence: 2 })],
+          response,
+        })
+        expect(await store.findIdempotentResponse(init.org.id, 'key-1', T0 - DAY_MS)).toEqual(response)
+        expect(await store.findIdempotentResponse(init.org.id, 'key-2', T0 - DAY_MS)).toBeNull()
+      })
+
+      it('stores nothing for a key already used and returns its first response, whatever the hash', async () => {
+        await appendOnce('key-1')
+        const again = await appendOnce('key-1', T0 + HOUR_MS, 'b'.repeat(64))
+        expect(again).toEqual({
+          outcome: 'exists',
+          response: { requestHash: 'a'.repeat(64), status: 201, body: '[1,2]' },
+        })
+        expect(await store.headSequence(init.org.id)).toBe(2)
+      })
+
+      it('keeps keys per org', async () => {
+        const other = newOrg('other')
+        await store.createOrg(other)
+        await appendOnce('shared')
+        expect(await appendOnce('shared', T0, undefined, other.org.id)).toMatchObject({ outcome: 'committed' })
+        expect(await store.headSequence(other.org.id)).toBe(2)
+      })
+
+      it('lets exactly one of concurrent appends with a new key store its events', async () => {
+        const outcomes = await Promise.all(Array.from({ length: 5 }, () => appendOnce('race')))
+        expect(outcomes.filter((outcome) => outcome.outcome === 'committed')).toHaveLength(1)
+        expect(await store.headSequence(init.org.id)).toBe(2)
+      })
+
+      it('stores neither events nor key when a render fails', async () => {
+        const failingResponse = {
+          ...claim('broken'),
+          renderResponse: (): string => {
+            throw new Error('cannot render')
+          },
+        }
+        await expect(store.appendEventsOnce(init.org.id, T0, drafts(1), failingResponse)).rejects.toThrow(
+          'cannot render',
+        )
+        await expect(store.appendEventsOnce(init.org.id, T0, [failingDraft()], claim('broken'))).rejects.toThrow(
+          'signer unavailable',
+        )
+        expect(await store.findIdempotentResponse(init.org.id, 'broken', 0)).toBeNull()
+        expect(await store.headSequence(init.org.id)).toBe(0)
+      })
+
+      it('neither matches nor blocks a key once expired; a new use replaces it', async () => {
+        await appendOnce('old')
+        expect(await store.findIdempotentResponse(init.org.id, 'old', T0)).toBeNull()
+        const reused = await appendOnce('old', T0 + DAY_MS, 'c'.repeat(64))
+        expect(reused).toMatchObject({ outcome: 'committed', response: { requestHash: 'c'.repeat(64), body: '[3,4]' } })
+        expect(await store.findIdempotentResponse(init.org.id, 'old', T0)).toMatchObject({ body: '[3,4]' })
+      })
+
+      it('prunes keys created at or before the time, at most maxKeys per call', async () => {
+        await appendOnce('k1', T0)
+        await appendOnce('k2', T0 + 1)
+        await appendOnce('k3', T0 + 2)
+        expect(await store.pruneIdempotencyKeys(T0 + 1, 1)).toBe(1)
+        expect(await store.pruneIdempotencyKeys(T0 + 1, 10)).toBe(1)
+        expect(await store.pruneIdempotencyKeys(T0 + 1, 10)).toBe(0)
+        expect(await store.findIdempotentResponse(init.org.id, 'k1', 0)).toBeNull()
+        expect(await store.findIdempotentResponse(init.org.id, 'k2', 0)).toBeNull()
+        expect(await store.findIdempotentResponse(init.org.id, 'k3', 0)).toMatchObject({ body: '[5,6]' })
+      })
+    })
+
+    describe('pruning', () => {
+      const sequencesOf = async (orgId = init.org.id) => (await allEvents(orgId)).map((event) => event.sequence)
+
+      it('deletes the prefix committed before the time and keeps the org head', async () => {
+        await store.appendEvents(init.org.id, T0, drafts(3))
+        await store.appendEvents(init.org.id, T0 + 1000, drafts(2))
+        expect(await store.pruneEvents(init.org.id, T0 + 1000, 100)).toEqual({
+          deletedEvents: 3,
+          throughSequence: 3,
+          undeliveredPruned: 0,
+        })
+        expect(await sequencesOf()).toEqual([4, 5])
+        expect(await store.pruneEvents(init.org.id, T0 + 1000, 100)).toMatchObject({ deletedEvents: 0 })
+        const [next] = await store.appendEvents(init.org.id, T0, drafts(1))
+        expect(next).toMatchObject({ sequence: 6, rt: T0 + 1000 })
+      })
+
+      it('prunes by commit time, keeping a later event whose event_ts is older', async () => {
+        await store.appendEvents(init.org.id, T0, drafts(2))
+        await store.appendEvents(init.org.id, T0 + 5000, [draft('authentication', T0 - 10 * DAY_MS)])
+        await store.pruneEvents(init.org.id, T0 + 1000, 100)
+        expect(await sequencesOf()).toEqual([3])
+      })
+
+      it('deletes at most maxEvents per call, oldest first', async () => {
+        await store.appendEvents(init.org.id, T0, drafts(5))
+        expect(await store.pruneEvents(init.org.id, T0 + 1, 2)).toMatchObject({ deletedEvents: 2, throughSequence: 2 })
+        expect(await sequencesOf()).toEqual([3, 4, 5])
+        expect(await store.pruneEvents(init.org.id, T0 + 1, 2)).toMatchObject({ deletedEvents: 2, throughSequence: 4 })
+        expect(await store.pruneEvents(init.org.id, T0 + 1, 2)).toMatchObject({ deletedEvents: 1, throughSequence: 5 })
+        expect(await sequencesOf()).toEqual([])
+        expect(await store.headSequence(init.org.id)).toBe(5)
+      })
+
+      it('leaves other orgs alone', async () => {
+        const other = newOrg('other')
+        await store.createOrg(other)
+        await store.appendEvents(other.org.id, T0, drafts(2))
+        await store.appendEvents(init.org.id, T0, drafts(2))
+        await store.pruneEvents(init.org.id, T0 + 1, 100)
+        expect(await sequencesOf(other.org.id)).toEqual([1, 2])
+        expect(await store.pruneEvents(randomUUID(), T0 + 1, 100)).toMatchObject({ deletedEvents: 0 })
+      })
+
+      it('counts undelivered pruned events and moves the delivery cursor past them', async () => {
+        await store.appendEvents(init.org.id, T0, drafts(2))
+        await store.updateWebhook(init.org.id, T0, () => ({
+          target: { mode: 'inline', settings: inlineSettings },
+          enabled: true,
+        }))
+        await store.appendEvents(init.org.id, T0, drafts(3))
+        await store.appendEvents(init.org.id, T0 + 1000, drafts(1))
+        expect(await store.pruneEvents(init.org.id, T0 + 1, 4)).toEqual({
+          deletedEvents: 4,
+          throughSequence: 4,
+          undeliveredPruned: 2,
+        })
+        expect(await store.pruneEvents(init.org.id, T0 + 1, 4)).toEqual({
+          deletedEvents: 1,
+          throughSequence: 5,
+          undeliveredPruned: 1,
+        })
+        expect(await store.getWebhook(init.org.id)).toMatchObject({
+          delivery: { deliveredSequence: 5, undeliveredPruned: 3 },
+        })
+      })
+
+      it('keeps a delivery cursor that is already past the pruned events', async () => {
+        await store.appendEvents(init.org.id, T0, drafts(3))
+        await store.updateWebhook(init.org.id, T0, () => ({ target: { mode: 'inline', settings: inlineSettings } }))
+        expect(await store.pruneEvents(init.org.id, T0 + 1, 2)).toMatchObject({ undeliveredPruned: 0 })
+        expect(await store.getWebhook(init.org.id)).toMatchObject({
+          delivery: { deliveredSequence: 3, undeliveredPruned: 0 },
         })
       })
     })

@@ -8,6 +8,9 @@ export const STORE_FLAGS = {
     placeholder: 'dir',
     help: 'Data directory (default $XDG_DATA_HOME/konnect-audit; KONNECT_AUDIT_DATA_DIR)',
   },
-  dev: { kind: 'boolean', help: 'Use ./.konnect-audit as the data dir (endpoint safety stays on)' },
+  dev: {
+    kind: 'boolean',
+    help: 'Use ./.konnect-audit as the data dir and human-readable logs (endpoint safety stays on)',
+  },
   database: { kind: 'string', placeholder: 'url', help: 'postgres:// URL for replicas (KONNECT_AUDIT_DATABASE_URL)' },
 } as const satisfies Record<string, FlagSpec>

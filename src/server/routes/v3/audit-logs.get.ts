@@ -19,11 +19,13 @@ export const route = defineRoute({
     const page = await pullPage(services, authOf(request).org.id, request.query as PullRequest)
     const lines = page.events.map((event) => event.line)
     if ((request.headers.accept ?? '').includes('application/x-ndjson')) {
-      if (page.next) reply.header('link', `<${page.next}>; rel="next"`)
+      const links = [page.next && `<${page.next}>; rel="next"`, page.previous && `<${page.previous}>; rel="prev"`]
+      const link = links.filter((value) => value !== null).join(', ')
+      if (link !== '') reply.header('link', link)
       const body = Buffer.concat(lines.flatMap((line) => [line, NEWLINE]))
       return reply.type('application/x-ndjson; charset=utf-8').send(body)
     }
-    const meta = JSON.stringify({ page: { next: page.next, previous: null } })
+    const meta = JSON.stringify({ page: { next: page.next, previous: page.previous } })
     const data = lines.flatMap((line, i) => (i === 0 ? [line] : [COMMA, line]))
     const body = Buffer.concat([Buffer.from('{"data":['), ...data, Buffer.from(`],"meta":${meta}}`)])
     return reply.type('application/json; charset=utf-8').send(body)

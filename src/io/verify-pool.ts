@@ -3,26 +3,15 @@
 // as promises, so the caller keeps input order by awaiting them in order. Chunk buffers travel
 // to a worker and back and are reused, so memory does not depend on when a thread collects.
 
-import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { LineFormat } from '../core/extract.js'
 import type { ChunkVerdicts, LineChunk } from '../core/verify-chunk.js'
+import { compiledWorkerUrl } from '../util/worker-script.js'
 import type { VerifyRequest, VerifyResponse, VerifyWorkerData } from './verify-worker.js'
 
 interface PoolWorker {
   readonly worker: Worker
   readonly pending: Map<number, { resolve(v: ChunkVerdicts): void; reject(e: Error): void }>
-}
-
-/**
- * The compiled worker script. Under vitest this module runs from src/*.ts, which a worker
- * thread cannot load, so it points at the build output (npm test builds first).
- */
-function workerScript(): URL {
-  const here = import.meta.url
-  if (!here.endsWith('.ts')) return new URL('./verify-worker.js', here)
-  const path = fileURLToPath(new URL('./verify-worker.js', here))
-  return new URL(`file://${path.replace(/\/src\/io\/verify-worker\.js$/, '/dist/io/verify-worker.js')}`)
 }
 
 /** Chunks are flushed at about 1 MiB, so most fit a buffer of this size. */
@@ -42,7 +31,10 @@ export class VerifyPool {
     const workerData: VerifyWorkerData = { jwksText, format }
     this.workers = Array.from({ length: jobs }, () => {
       const entry: PoolWorker = {
-        worker: new Worker(workerScript(), { workerData, resourceLimits: WORKER_LIMITS }),
+        worker: new Worker(compiledWorkerUrl(import.meta.url, 'verify-worker.js'), {
+          workerData,
+          resourceLimits: WORKER_LIMITS,
+        }),
         pending: new Map(),
       }
       entry.worker.on('message', ({ id, verdicts, data }: VerifyResponse) => {

@@ -33,10 +33,17 @@ _konnect_audit() {
   esac
   local flags="--profile --server --json --no-input --no-color -q --quiet --debug --version -h --help" words=""
   case "$path" in
-    "") words="serve verify completion" ;;
+    "") words="login logout whoami profile serve verify completion" ;;
+    "profile") words="list use remove" ;;
     "serve") words="org token" ;;
     "serve org") words="create list" ;;
     "serve token") words="create" ;;
+    "login" | "login "*) flags="$flags --with-token"; : ;;
+    "logout" | "logout "*) : ;;
+    "whoami" | "whoami "*) : ;;
+    "profile list" | "profile list "*) : ;;
+    "profile use" | "profile use "*) : ;;
+    "profile remove" | "profile remove "*) flags="$flags --yes"; : ;;
     "serve" | "serve "*) flags="$flags --listen --data-dir --dev --database --retention --bootstrap-token-file --allow-insecure-endpoints --tls-cert --tls-key --trust-proxy --unattributed-events-org --log-level"; : ;;
     "serve org create" | "serve org create "*) flags="$flags --name --admin-token-file --data-dir --dev --database"; : ;;
     "serve org list" | "serve org list "*) flags="$flags --data-dir --dev --database"; : ;;

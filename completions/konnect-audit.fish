@@ -9,9 +9,17 @@ complete -c konnect-audit -l quiet -s q -d 'Print only data, warnings that matte
 complete -c konnect-audit -l debug -d 'Log HTTP requests to stderr, with secrets redacted'
 complete -c konnect-audit -l version -d 'Print the version'
 complete -c konnect-audit -l help -s h -d 'Show help'
+complete -c konnect-audit -n __fish_use_subcommand -a login -d 'Save a server and token in a profile (token from stdin or a prompt)'
+complete -c konnect-audit -n __fish_use_subcommand -a logout -d 'Remove the profile\'s token (it stays valid on the server)'
+complete -c konnect-audit -n __fish_use_subcommand -a whoami -d 'Show the profile, server and token in use'
+complete -c konnect-audit -n __fish_use_subcommand -a profile -d 'List saved profiles'
 complete -c konnect-audit -n __fish_use_subcommand -a serve -d 'Run the audit service core (SQLite in the data dir by default)'
 complete -c konnect-audit -n __fish_use_subcommand -a verify -d 'Verify the signatures of downloaded audit logs, offline'
 complete -c konnect-audit -n __fish_use_subcommand -a completion -d 'Print the shell completion script (bash, zsh or fish)'
+complete -c konnect-audit -n '__fish_seen_subcommand_from login' -l with-token -d 'Read the token from stdin'
+complete -c konnect-audit -n '__fish_seen_subcommand_from profile' -F
+complete -c konnect-audit -n '__fish_seen_subcommand_from profile' -l yes -d 'Do not ask for confirmation'
+complete -c konnect-audit -n '__fish_seen_subcommand_from profile' -F
 complete -c konnect-audit -n '__fish_seen_subcommand_from serve' -l listen -x -d 'Listen address (default 127.0.0.1:8080; KONNECT_AUDIT_LISTEN)'
 complete -c konnect-audit -n '__fish_seen_subcommand_from serve' -l data-dir -x -d 'Data directory (default $XDG_DATA_HOME/konnect-audit; KONNECT_AUDIT_DATA_DIR)'
 complete -c konnect-audit -n '__fish_seen_subcommand_from serve' -l dev -d 'Use ./.konnect-audit as the data dir and human-readable logs (endpoint safety stays on)'

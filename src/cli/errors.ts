@@ -1,5 +1,7 @@
-// Owns the CLI's error vocabulary and the one mapping from an error to an exit code (SPEC.md §9.4).
-// Only main.ts calls exitCodeFor; commands throw these errors and never exit themselves.
+// Owns the CLI's error vocabulary, the one mapping from an error to an exit code (SPEC.md §9.4)
+// and the one way errors are written (SPEC.md §9.3). Only main.ts calls these.
+
+import { ApiError, NetworkError } from '../api/errors.js'
 
 export const EXIT = {
   ok: 0,
@@ -38,5 +40,27 @@ export class ConflictError extends CliError {
 }
 
 export function exitCodeFor(error: unknown): number {
-  return error instanceof CliError ? error.exitCode : EXIT.error
+  if (error instanceof CliError) return error.exitCode
+  if (error instanceof ApiError) {
+    if (error.status === 401) return EXIT.notAuthenticated
+    if (error.status === 409) return EXIT.conflict
+  }
+  return EXIT.error
+}
+
+/** The stderr text for an error: `Error: <detail> (HTTP <status> <title>, trace <instance>)`. */
+export function errorText(error: unknown, json: boolean): string {
+  if (error instanceof ApiError) {
+    if (json) return `${JSON.stringify({ error: error.problem ?? { status: error.status, detail: error.message } })}\n`
+    const { problem } = error
+    const title = problem?.title ? ` ${problem.title}` : ''
+    const trace = problem?.instance ? `, trace ${problem.instance}` : ''
+    const hint = error.status === 401 ? '\nRun konnect-audit login to sign in again.' : ''
+    const fields = (problem?.invalid_parameters ?? []).map(
+      (p) => `\n  ${p.field ?? 'body'}: ${p.reason ?? 'is invalid'}`,
+    )
+    return `Error: ${error.message} (HTTP ${error.status}${title}${trace})${fields.join('')}${hint}\n`
+  }
+  if (error instanceof CliError || error instanceof NetworkError) return `Error: ${error.message}\n`
+  return `Error: unexpected error: ${String(error)}\n`
 }

@@ -6,7 +6,7 @@ import type { ProcessPorts } from '../io/streams.js'
 import { VERSION } from '../util/version.js'
 import type { CommandDefinition, FlagSpec } from './define-command.js'
 import { argSyntax, flagSyntax } from './define-command.js'
-import { CliError, EXIT, exitCodeFor } from './errors.js'
+import { CliError, EXIT, errorText, exitCodeFor } from './errors.js'
 import type { GlobalFlags } from './factory.js'
 import { createFactory } from './factory.js'
 import { BIN, GLOBAL_FLAGS, PROGRAM_SUMMARY, ROOT_EXAMPLES } from './global-flags.js'
@@ -131,12 +131,14 @@ export async function main(argv: readonly string[], ports: ProcessPorts): Promis
     program.command(word).description(other.summary)
   }
   let debug = false
+  let jsonOutput = false
   try {
     if (entry) {
       const module: CommandModule = await entry.load()
       addCommand(program, module.definition, async (leaf) => {
         const globals = globalsOf(program, ports.env)
         debug = globals.debug
+        jsonOutput = globals.json
         await module.run({ ...leaf.opts(), args: leaf.args }, createFactory(ports, globals))
       })
     }
@@ -148,8 +150,7 @@ export async function main(argv: readonly string[], ports: ProcessPorts): Promis
       if (error.code !== 'commander.help') ports.stderr.write(`${usageMessage(error, argv)}\n`)
       return EXIT.usage
     }
-    const message = error instanceof CliError ? error.message : `unexpected error: ${String(error)}`
-    ports.stderr.write(`Error: ${message}\n`)
+    ports.stderr.write(errorText(error, jsonOutput))
     if (debug && error instanceof Error && !(error instanceof CliError)) ports.stderr.write(`${error.stack}\n`)
     return exitCodeFor(error)
   }

@@ -21,6 +21,36 @@ export interface RegistryEntry {
 
 export const registry: readonly RegistryEntry[] = [
   {
+    name: 'login',
+    summary: 'Save a server and token in a profile (token from stdin or a prompt)',
+    load: () => import('./commands/login.js'),
+  },
+  {
+    name: 'logout',
+    summary: "Remove the profile's token (it stays valid on the server)",
+    load: () => import('./commands/logout.js'),
+  },
+  {
+    name: 'whoami',
+    summary: 'Show the profile, server and token in use',
+    load: () => import('./commands/whoami.js'),
+  },
+  {
+    name: 'profile list',
+    summary: 'List saved profiles',
+    load: () => import('./commands/profile/list.js'),
+  },
+  {
+    name: 'profile use',
+    summary: 'Make a profile the current one',
+    load: () => import('./commands/profile/use.js'),
+  },
+  {
+    name: 'profile remove',
+    summary: 'Delete a saved profile',
+    load: () => import('./commands/profile/remove.js'),
+  },
+  {
     name: 'serve',
     summary: 'Run the audit service core (SQLite in the data dir by default)',
     load: () => import('./commands/serve.js'),

@@ -37,9 +37,10 @@ export const definition = defineCommand({
 
 export async function run(options: OptionsOf<typeof definition>, f: Factory): Promise<void> {
   const files = options.args.length > 0 ? options.args : inputFromStdin(f)
+  const target = options.jwks === undefined ? await f.target() : null
   const loaded = await loadJwks(options.jwks, {
-    server: f.globals.server ?? f.env.KONNECT_AUDIT_SERVER,
-    token: f.env.KONNECT_AUDIT_TOKEN,
+    server: target?.server?.value,
+    token: target?.token?.value,
     warn: (message) => f.io.err(message),
   })
   const keys = readKeys(loaded.text, f)

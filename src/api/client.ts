@@ -1,0 +1,140 @@
+// Owns HTTP to the server (SPEC.md §9.1): undici with a 30 s timeout, only GETs retried (≤ 3, on
+// connection errors, 5xx and 429, Retry-After honoured up to 60 s), a User-Agent with the version,
+// problem+json turned into ApiError, and `--debug` lines that never show a secret.
+
+import type { Dispatcher } from 'undici'
+import { request } from 'undici'
+import { VERSION } from '../util/version.js'
+import type { Problem } from './errors.js'
+import { ApiError, NetworkError } from './errors.js'
+
+export interface ApiResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>
+  readonly body: Buffer
+  json<T>(): T
+}
+
+export interface RequestOptions {
+  readonly query?: Readonly<Record<string, string | number | undefined>>
+  readonly body?: unknown
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+export interface ApiClientOptions {
+  readonly baseUrl: string
+  readonly token: string | null
+  /** Receives one line per request for `--debug`. */
+  readonly debug?: (line: string) => void
+  readonly timeoutMs?: number
+  readonly sleep?: (ms: number) => Promise<void>
+  readonly dispatcher?: Dispatcher
+}
+
+const MAX_GET_RETRIES = 3
+const MAX_RETRY_AFTER_MS = 60_000
+
+export const USER_AGENT = `konnect-audit/${VERSION} (node ${process.versions.node}; ${process.platform})`
+
+function retryAfterMs(header: string | string[] | undefined, attempt: number): number {
+  const value = Array.isArray(header) ? header[0] : header
+  const seconds = value === undefined ? Number.NaN : Number(value)
+  const fromHeader = Number.isFinite(seconds) ? seconds * 1000 : value ? Date.parse(value) - Date.now() : Number.NaN
+  const backoff = 250 * 2 ** attempt
+  return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, Number.isFinite(fromHeader) ? fromHeader : backoff))
+}
+
+function problemOf(body: Buffer): Problem | null {
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'))
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Problem) : null
+  } catch {
+    return null
+  }
+}
+
+export class ApiClient {
+  private readonly baseUrl: string
+  private readonly sleep: (ms: number) => Promise<void>
+
+  constructor(private readonly options: ApiClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '')
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)))
+  }
+
+  get hasToken(): boolean {
+    return this.options.token !== null
+  }
+
+  url(path: string, query: RequestOptions['query'] = {}): string {
+    const params = new URLSearchParams()
+    for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value))
+    const search = params.toString()
+    return `${this.baseUrl}${path}${search ? (path.includes('?') ? '&' : '?') + search : ''}`
+  }
+
+  async send(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse> {
+    const retries = method === 'GET' ? MAX_GET_RETRIES : 0
+    for (let attempt = 0; ; attempt++) {
+      let response: ApiResponse
+      try {
+        response = await this.attempt(method, path, options)
+      } catch (error) {
+        if (error instanceof NetworkError && attempt < retries) {
+          await this.sleep(retryAfterMs(undefined, attempt))
+          continue
+        }
+        throw error
+      }
+      const retryable = response.status === 429 || response.status >= 500
+      if (retryable && attempt < retries) {
+        await this.sleep(retryAfterMs(response.headers['retry-after'], attempt))
+        continue
+      }
+      if (response.status >= 400) {
+        throw new ApiError(response.status, problemOf(response.body), `HTTP ${response.status}`)
+      }
+      return response
+    }
+  }
+
+  private async attempt(method: string, path: string, options: RequestOptions): Promise<ApiResponse> {
+    const url = this.url(path, options.query)
+    const started = performance.now()
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT, accept: 'application/json', ...options.headers }
+    if (this.options.token !== null) headers.authorization = `Bearer ${this.options.token}`
+    let payload: string | undefined
+    if (options.body !== undefined) {
+      payload = JSON.stringify(options.body)
+      headers['content-type'] = 'application/json'
+    }
+    const timeoutMs = this.options.timeoutMs ?? 30_000
+    let result: Dispatcher.ResponseData
+    try {
+      result = await request(url, {
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        ...(payload === undefined ? {} : { body: payload }),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
+      })
+    } catch (error) {
+      this.options.debug?.(
+        `${method} ${url} -> failed after ${(performance.now() - started).toFixed(0)} ms: ${(error as Error).message}`,
+      )
+      throw new NetworkError(`cannot reach ${this.baseUrl}: ${(error as Error).message}`)
+    }
+    const body = Buffer.from(await result.body.arrayBuffer())
+    const trace = result.headers['konnect-audit-trace-id']
+    this.options.debug?.(
+      `${method} ${url} -> ${result.statusCode} in ${(performance.now() - started).toFixed(0)} ms${trace ? `, trace ${trace}` : ''}`,
+    )
+    return {
+      status: result.statusCode,
+      headers: result.headers,
+      body,
+      json: <T>() => JSON.parse(body.toString('utf8')) as T,
+    }
+  }
+}

@@ -1,0 +1,27 @@
+// Owns the client's view of a failed API call: the HTTP status and the problem+json body the
+// server sent (SPEC.md §5.1), kept whole for `--json` and formatted for people by the CLI.
+
+export interface Problem {
+  readonly status?: number
+  readonly title?: string
+  readonly type?: string
+  readonly instance?: string
+  readonly detail?: string
+  readonly invalid_parameters?: ReadonlyArray<{ readonly field?: string; readonly reason?: string }>
+}
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError'
+  constructor(
+    readonly status: number,
+    readonly problem: Problem | null,
+    readonly statusText: string,
+  ) {
+    super(problem?.detail ?? statusText)
+  }
+}
+
+/** A request that never got an HTTP answer (DNS, connection, TLS, timeout). */
+export class NetworkError extends Error {
+  override readonly name = 'NetworkError'
+}

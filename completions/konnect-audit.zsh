@@ -6,7 +6,7 @@ _konnect_audit() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     word="${COMP_WORDS[i]}"
     case "$word" in
-      --profile|--server|--listen|--data-dir|--database|--retention|--bootstrap-token-file|--tls-cert|--tls-key|--trust-proxy|--unattributed-events-org|--log-level|--name|--admin-token-file|--org|--role|--out|--jwks|--format|--jobs) ((i++)) ;;
+      --profile|--server|--port|--host|--jwks|--output|--listen|--data-dir|--database|--retention|--bootstrap-token-file|--tls-cert|--tls-key|--trust-proxy|--unattributed-events-org|--log-level|--name|--admin-token-file|--org|--role|--out|--format|--jobs) ((i++)) ;;
       -*) ;;
       *) path="${path:+$path }$word" ;;
     esac
@@ -14,6 +14,10 @@ _konnect_audit() {
   case "$prev" in
     --profile) COMPREPLY=(); return ;;
     --server) COMPREPLY=(); return ;;
+    --port) COMPREPLY=(); return ;;
+    --host) COMPREPLY=(); return ;;
+    --jwks) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --listen) COMPREPLY=(); return ;;
     --data-dir) COMPREPLY=(); return ;;
     --database) COMPREPLY=(); return ;;
@@ -29,17 +33,18 @@ _konnect_audit() {
     --org) COMPREPLY=(); return ;;
     --role) COMPREPLY=($(compgen -W 'admin auditor ingest' -- "$cur")); return ;;
     --out) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-    --jwks) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --format) COMPREPLY=($(compgen -W 'auto json cef cps' -- "$cur")); return ;;
     --jobs) COMPREPLY=(); return ;;
   esac
   local flags="--profile --server --json --no-input --no-color -q --quiet --debug --version -h --help" words=""
   case "$path" in
-    "") words="login logout whoami profile serve verify completion" ;;
+    "") words="webhook login logout whoami profile serve verify completion" ;;
+    "webhook") words="listen" ;;
     "profile") words="list use remove" ;;
     "serve") words="org token" ;;
     "serve org") words="create list" ;;
     "serve token") words="create" ;;
+    "webhook listen" | "webhook listen "*) flags="$flags --port --host --jwks --auth-header-stdin -o --output"; : ;;
     "login" | "login "*) flags="$flags --with-token"; : ;;
     "logout" | "logout "*) : ;;
     "whoami" | "whoami "*) : ;;

@@ -21,6 +21,11 @@ export interface RegistryEntry {
 
 export const registry: readonly RegistryEntry[] = [
   {
+    name: 'webhook listen',
+    summary: 'Run a local receiver that verifies every delivered line',
+    load: () => import('./commands/webhook/listen.js'),
+  },
+  {
     name: 'login',
     summary: 'Save a server and token in a profile (token from stdin or a prompt)',
     load: () => import('./commands/login.js'),

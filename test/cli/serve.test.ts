@@ -1,39 +1,15 @@
-import { EventEmitter } from 'node:events'
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { PassThrough, Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { main } from '../../src/cli/main.js'
+import { startCommand, waitFor } from '../helpers/in-process.js'
 import { runCli } from '../helpers/run-cli.js'
 import { jsonOf } from '../helpers/server.js'
 import { tempDir } from '../helpers/temp-files.js'
 
-/** Runs `serve` in-process until the test sends a signal, capturing stderr (the JSON log). */
+/** Runs `serve` in-process until the test sends a signal; its stderr is the JSON log. */
 function serveInProcess(args: string[]) {
-  const signals = new EventEmitter()
-  const stderr = new PassThrough()
-  let log = ''
-  stderr.on('data', (chunk: Buffer) => {
-    log += chunk.toString()
-  })
-  const exit = main(['serve', ...args], {
-    env: {},
-    stdin: Object.assign(Readable.from([]), { isTTY: true }),
-    stdout: new PassThrough(),
-    stderr,
-    once: (signal, listener) => signals.once(signal, listener),
-  })
-  return { exit, signal: (name: 'SIGINT' | 'SIGTERM') => signals.emit(name), log: () => log }
-}
-
-async function waitFor<T>(probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error('timed out waiting')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
+  const command = startCommand(['serve', ...args])
+  return { exit: command.exit, signal: command.signal, log: command.stderr }
 }
 
 describe('serve', () => {

@@ -187,6 +187,22 @@ describe('tokens and keys', () => {
     expect((await server.request('/v1/tokens?page%5Bafter%5D=garbage')).status).toBe(400)
   })
 
+  it('records when a token was last used, at most once a minute', async () => {
+    const created = await createToken('auditor')
+    const lastUsed = async () => {
+      const page = await jsonOf(await server.request('/v1/tokens?page%5Bsize%5D=1000'))
+      return page.data.find((token: { id: string }) => token.id === created.id).last_used_at
+    }
+    expect(await lastUsed()).toBe('0001-01-01T00:00:00Z')
+    await server.request('/v1/whoami', { token: created.token })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(await lastUsed()).toBe(new Date(clock.nowMs).toISOString())
+    clock.nowMs += 1000
+    await server.request('/v1/whoami', { token: created.token })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(await lastUsed()).toBe(new Date(clock.nowMs - 1000).toISOString())
+  })
+
   it('refuses to revoke the last admin token, and 404s unknown ids', async () => {
     const me = await jsonOf(await server.request('/v1/whoami'))
     const last = await server.request(`/v1/tokens/${me.token.id}`, { method: 'DELETE' })

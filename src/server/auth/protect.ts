@@ -5,6 +5,7 @@
 import type { BlockList } from 'node:net'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { sanitizeUserAgent } from '../../core/user-agent.js'
+import type { TokenRecord } from '../../store/store.js'
 import { StoreError } from '../../store/store.js'
 import type { TraceId } from '../../util/u64.js'
 import { ProblemError, sendProblem } from '../problem.js'
@@ -62,6 +63,16 @@ function factsOf(request: FastifyRequest, arrivalMs: number, trusted: BlockList)
   }
 }
 
+/** last_used_at is refreshed at most once a minute per token: a write per request would cost an fsync. */
+const TOUCH_INTERVAL_MS = 60_000
+
+function touchIfStale(services: Services, token: TokenRecord, nowMs: number, request: FastifyRequest): void {
+  if (token.lastUsedAt !== null && nowMs - token.lastUsedAt < TOUCH_INTERVAL_MS) return
+  services.store.touchToken(token.id, nowMs).catch((error: unknown) => {
+    request.log.warn({ err: error }, 'could not record the token use')
+  })
+}
+
 export function protectHook(permission: Permission, services: Services, trusted: BlockList) {
   const { store, clock, audit } = services
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
@@ -92,6 +103,7 @@ export function protectHook(permission: Permission, services: Services, trusted:
     const org = await store.findOrg(check.token.orgId)
     if (!org) throw new StoreError('not_found', `org ${check.token.orgId} of token ${check.token.id} is missing`)
     request.auth = { token: check.token, org }
+    touchIfStale(services, check.token, arrivalMs, request)
     return undefined
   }
 }

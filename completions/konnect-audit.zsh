@@ -6,7 +6,7 @@ _konnect_audit() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     word="${COMP_WORDS[i]}"
     case "$word" in
-      --profile|--server|--port|--host|--jwks|--output|--listen|--data-dir|--database|--retention|--bootstrap-token-file|--tls-cert|--tls-key|--trust-proxy|--unattributed-events-org|--log-level|--name|--admin-token-file|--org|--role|--out|--format|--jobs) ((i++)) ;;
+      --profile|--server|--port|--host|--jwks|--output|--endpoint|--format|--destination|--name|--name-contains|--role|--expires-in|--expires-at|--listen|--data-dir|--database|--retention|--bootstrap-token-file|--tls-cert|--tls-key|--trust-proxy|--unattributed-events-org|--log-level|--admin-token-file|--org|--out|--type|--since|--start|--end|--page-size|--jobs) ((i++)) ;;
       -*) ;;
       *) path="${path:+$path }$word" ;;
     esac
@@ -18,6 +18,14 @@ _konnect_audit() {
     --host) COMPREPLY=(); return ;;
     --jwks) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --endpoint) COMPREPLY=(); return ;;
+    --format) COMPREPLY=($(compgen -W 'cef json cps' -- "$cur")); return ;;
+    --destination) COMPREPLY=(); return ;;
+    --name) COMPREPLY=(); return ;;
+    --name-contains) COMPREPLY=(); return ;;
+    --role) COMPREPLY=($(compgen -W 'admin auditor ingest' -- "$cur")); return ;;
+    --expires-in) COMPREPLY=(); return ;;
+    --expires-at) COMPREPLY=(); return ;;
     --listen) COMPREPLY=(); return ;;
     --data-dir) COMPREPLY=(); return ;;
     --database) COMPREPLY=(); return ;;
@@ -28,22 +36,28 @@ _konnect_audit() {
     --trust-proxy) COMPREPLY=(); return ;;
     --unattributed-events-org) COMPREPLY=(); return ;;
     --log-level) COMPREPLY=($(compgen -W 'fatal error warn info debug trace silent' -- "$cur")); return ;;
-    --name) COMPREPLY=(); return ;;
     --admin-token-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --org) COMPREPLY=(); return ;;
-    --role) COMPREPLY=($(compgen -W 'admin auditor ingest' -- "$cur")); return ;;
     --out) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-    --format) COMPREPLY=($(compgen -W 'auto json cef cps' -- "$cur")); return ;;
+    --type) COMPREPLY=($(compgen -W 'authentication authorization gateway_access' -- "$cur")); return ;;
+    --since) COMPREPLY=(); return ;;
+    --start) COMPREPLY=(); return ;;
+    --end) COMPREPLY=(); return ;;
+    --page-size) COMPREPLY=(); return ;;
     --jobs) COMPREPLY=(); return ;;
   esac
   local flags="--profile --server --json --no-input --no-color -q --quiet --debug --version -h --help" words=""
   case "$path" in
-    "") words="webhook login logout whoami profile serve verify completion" ;;
-    "webhook") words="listen" ;;
+    "") words="webhook login logout whoami profile destinations keys tokens serve tail logs verify completion" ;;
+    "webhook") words="listen get set enable disable status" ;;
     "profile") words="list use remove" ;;
+    "destinations") words="list create get update delete" ;;
+    "keys") words="list rotate export" ;;
+    "tokens") words="create list revoke" ;;
     "serve") words="org token" ;;
     "serve org") words="create list" ;;
     "serve token") words="create" ;;
+    "logs") words="pull" ;;
     "webhook listen" | "webhook listen "*) flags="$flags --port --host --jwks --auth-header-stdin -o --output"; : ;;
     "login" | "login "*) flags="$flags --with-token"; : ;;
     "logout" | "logout "*) : ;;
@@ -51,10 +65,28 @@ _konnect_audit() {
     "profile list" | "profile list "*) : ;;
     "profile use" | "profile use "*) : ;;
     "profile remove" | "profile remove "*) flags="$flags --yes"; : ;;
+    "webhook get" | "webhook get "*) : ;;
+    "webhook set" | "webhook set "*) flags="$flags --endpoint --format --auth-header-stdin --clear-auth-header --skip-tls-verify --no-skip-tls-verify --enable --destination"; : ;;
+    "webhook enable" | "webhook enable "*) : ;;
+    "webhook disable" | "webhook disable "*) : ;;
+    "webhook status" | "webhook status "*) : ;;
+    "destinations list" | "destinations list "*) flags="$flags --name --name-contains"; : ;;
+    "destinations create" | "destinations create "*) flags="$flags --name --endpoint --format --auth-header-stdin --skip-tls-verify"; : ;;
+    "destinations get" | "destinations get "*) : ;;
+    "destinations update" | "destinations update "*) flags="$flags --name --endpoint --format --auth-header-stdin --skip-tls-verify --no-skip-tls-verify"; : ;;
+    "destinations delete" | "destinations delete "*) flags="$flags --yes"; : ;;
+    "keys list" | "keys list "*) : ;;
+    "keys rotate" | "keys rotate "*) flags="$flags --yes"; : ;;
+    "keys export" | "keys export "*) flags="$flags -o --output"; : ;;
+    "tokens create" | "tokens create "*) flags="$flags --name --role --expires-in --expires-at"; : ;;
+    "tokens list" | "tokens list "*) : ;;
+    "tokens revoke" | "tokens revoke "*) flags="$flags --yes"; : ;;
     "serve" | "serve "*) flags="$flags --listen --data-dir --dev --database --retention --bootstrap-token-file --allow-insecure-endpoints --tls-cert --tls-key --trust-proxy --unattributed-events-org --log-level"; : ;;
     "serve org create" | "serve org create "*) flags="$flags --name --admin-token-file --data-dir --dev --database"; : ;;
     "serve org list" | "serve org list "*) flags="$flags --data-dir --dev --database"; : ;;
     "serve token create" | "serve token create "*) flags="$flags --org --role --name --out --data-dir --dev --database"; : ;;
+    "tail" | "tail "*) flags="$flags --format --type --since --verify --jwks"; : ;;
+    "logs pull" | "logs pull "*) flags="$flags --since --start --end --type -o --output --page-size --force"; : ;;
     "verify" | "verify "*) flags="$flags --jwks --format --jobs --verbose"; : ;;
     "completion" | "completion "*) words="bash zsh fish"; : ;;
   esac

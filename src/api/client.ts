@@ -5,8 +5,7 @@
 import type { Dispatcher } from 'undici'
 import { request } from 'undici'
 import { VERSION } from '../util/version.js'
-import type { Problem } from './errors.js'
-import { ApiError, NetworkError } from './errors.js'
+import { ApiError, NetworkError, problemOf } from './errors.js'
 
 export interface ApiResponse {
   readonly status: number
@@ -42,15 +41,6 @@ function retryAfterMs(header: string | string[] | undefined, attempt: number): n
   const fromHeader = Number.isFinite(seconds) ? seconds * 1000 : value ? Date.parse(value) - Date.now() : Number.NaN
   const backoff = 250 * 2 ** attempt
   return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, Number.isFinite(fromHeader) ? fromHeader : backoff))
-}
-
-function problemOf(body: Buffer): Problem | null {
-  try {
-    const parsed: unknown = JSON.parse(body.toString('utf8'))
-    return typeof parsed === 'object' && parsed !== null ? (parsed as Problem) : null
-  } catch {
-    return null
-  }
 }
 
 export class ApiClient {

@@ -25,3 +25,13 @@ export class ApiError extends Error {
 export class NetworkError extends Error {
   override readonly name = 'NetworkError'
 }
+
+/** The problem+json body of an error response, or null when the body is something else. */
+export function problemOf(body: Buffer): Problem | null {
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'))
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Problem) : null
+  } catch {
+    return null
+  }
+}

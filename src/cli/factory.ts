@@ -73,8 +73,8 @@ export function createFactory(ports: ProcessPorts, globals: GlobalFlags): Factor
     },
     shutdownSignal: () =>
       new Promise((resolve) => {
-        ports.once?.('SIGINT', () => resolve('SIGINT'))
-        ports.once?.('SIGTERM', () => resolve('SIGTERM'))
+        ports.on?.('SIGINT', () => resolve('SIGINT'))
+        ports.on?.('SIGTERM', () => resolve('SIGTERM'))
       }),
   }
   return factory

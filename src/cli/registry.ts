@@ -56,6 +56,86 @@ export const registry: readonly RegistryEntry[] = [
     load: () => import('./commands/profile/remove.js'),
   },
   {
+    name: 'webhook get',
+    summary: 'Show the webhook configuration (never its Authorization value)',
+    load: () => import('./commands/webhook/get.js'),
+  },
+  {
+    name: 'webhook set',
+    summary: 'Configure the webhook: endpoint, format, Authorization, TLS check, or a destination',
+    load: () => import('./commands/webhook/set.js'),
+  },
+  {
+    name: 'webhook enable',
+    summary: 'Start (or resume) delivery to the webhook',
+    load: () => import('./commands/webhook/enable.js'),
+  },
+  {
+    name: 'webhook disable',
+    summary: 'Pause delivery to the webhook (nothing is lost; enable resumes)',
+    load: () => import('./commands/webhook/disable.js'),
+  },
+  {
+    name: 'webhook status',
+    summary: 'Show delivery status, last attempt and lag',
+    load: () => import('./commands/webhook/status.js'),
+  },
+  {
+    name: 'destinations list',
+    summary: 'List the destinations (all pages)',
+    load: () => import('./commands/destinations/list.js'),
+  },
+  {
+    name: 'destinations create',
+    summary: 'Create a named destination (Authorization value from stdin)',
+    load: () => import('./commands/destinations/create.js'),
+  },
+  {
+    name: 'destinations get',
+    summary: 'Show one destination (by ID or name)',
+    load: () => import('./commands/destinations/get.js'),
+  },
+  {
+    name: 'destinations update',
+    summary: 'Change a destination (only the fields given)',
+    load: () => import('./commands/destinations/update.js'),
+  },
+  {
+    name: 'destinations delete',
+    summary: 'Delete a destination the webhook does not use',
+    load: () => import('./commands/destinations/delete.js'),
+  },
+  {
+    name: 'keys list',
+    summary: "List the org's signing keys",
+    load: () => import('./commands/keys/list.js'),
+  },
+  {
+    name: 'keys rotate',
+    summary: 'Make a new signing key active and retire the current one',
+    load: () => import('./commands/keys/rotate.js'),
+  },
+  {
+    name: 'keys export',
+    summary: "Write the org's JWKS (public keys) for offline verification",
+    load: () => import('./commands/keys/export.js'),
+  },
+  {
+    name: 'tokens create',
+    summary: 'Create an API token and print its secret once',
+    load: () => import('./commands/tokens/create.js'),
+  },
+  {
+    name: 'tokens list',
+    summary: "List the org's API tokens (never their secrets)",
+    load: () => import('./commands/tokens/list.js'),
+  },
+  {
+    name: 'tokens revoke',
+    summary: 'Revoke an API token immediately and permanently',
+    load: () => import('./commands/tokens/revoke.js'),
+  },
+  {
     name: 'serve',
     summary: 'Run the audit service core (SQLite in the data dir by default)',
     load: () => import('./commands/serve.js'),
@@ -74,6 +154,16 @@ export const registry: readonly RegistryEntry[] = [
     name: 'serve token create',
     summary: 'Create a token for an org, written to a file (operator break-glass)',
     load: () => import('./commands/serve/token-create.js'),
+  },
+  {
+    name: 'tail',
+    summary: 'Stream audit events live as they are recorded, optionally verifying each line',
+    load: () => import('./commands/tail.js'),
+  },
+  {
+    name: 'logs pull',
+    summary: 'Download raw signed audit logs of a time window as NDJSON (resumable)',
+    load: () => import('./commands/logs/pull.js'),
   },
   {
     name: 'verify',

@@ -7,8 +7,12 @@ export type ShutdownSignal = 'SIGINT' | 'SIGTERM'
 
 export interface ProcessPorts {
   readonly env: Readonly<Record<string, string | undefined>>
-  /** Signal subscription (the real process has it; in-process tests may pass an emitter). */
-  readonly once?: (signal: ShutdownSignal, listener: () => void) => unknown
+  /**
+   * Signal subscription (the real process has it; in-process tests pass an emitter). A lasting
+   * listener: libraries that re-raise a signal after their own once-handlers (conf's exit hooks)
+   * would otherwise find no listener left, and the default action would kill the process.
+   */
+  readonly on?: (signal: ShutdownSignal, listener: () => void) => unknown
   readonly stdin: Readable & { readonly isTTY?: boolean }
   readonly stdout: Writable & { readonly isTTY?: boolean }
   readonly stderr: Writable & { readonly isTTY?: boolean }

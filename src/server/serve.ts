@@ -17,8 +17,9 @@ import { ensureDataDir, lockDataDir, SQLITE_FILE } from './data-dir.js'
 import { EventBus } from './services/event-bus.js'
 import type { Services } from './services/services.js'
 import { SignerCache } from './services/signers.js'
+import type { DeliveryTimer } from './workers/delivery.js'
+import { DeliveryWorker } from './workers/delivery.js'
 import { PruningWorker } from './workers/pruning.js'
-import type { WorkerTimer } from './workers/timer.js'
 
 export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:8080. */
@@ -28,6 +29,8 @@ export interface RunningServer {
   readonly services: Services
   /** Retention pruning; tests run a pass directly instead of waiting for the timer. */
   readonly pruning: PruningWorker
+  /** Live delivery; tests move their clock and settle it instead of waiting for timers. */
+  readonly delivery: DeliveryWorker
   close(): Promise<void>
 }
 
@@ -37,10 +40,14 @@ export interface StartOptions {
 }
 
 /** The timer the workers get: Node's, which a worker may not reach for itself (DESIGN.md §6). */
-const systemTimer: WorkerTimer = {
+const systemTimer: DeliveryTimer = {
   every: (intervalMs, task) => {
     const interval = setInterval(task, intervalMs)
     return () => clearInterval(interval)
+  },
+  after: (delayMs, task) => {
+    const timeout = setTimeout(task, delayMs)
+    return () => clearTimeout(timeout)
   },
   yieldToIo: () => new Promise((resolve) => setImmediate(resolve)),
 }
@@ -73,6 +80,16 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
       retentionMs: config.retentionMs,
     })
     pruning.start()
+    const delivery = new DeliveryWorker({
+      store,
+      clock,
+      timer: systemTimer,
+      bus: services.bus,
+      signers,
+      log: app.log,
+      allowInsecureEndpoints: config.allowInsecureEndpoints,
+    })
+    delivery.start()
     const openStore = store
     return {
       url: address,
@@ -80,8 +97,10 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
       store,
       services,
       pruning,
+      delivery,
       close: async () => {
         await app.close()
+        await delivery.stop()
         await pruning.stop()
         await openStore.close()
         releaseLock()

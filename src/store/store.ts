@@ -197,24 +197,47 @@ export type WebhookTarget =
 
 export type WebhookStatus = 'active' | 'inactive'
 
+/** One delivery attempt as status reports it (SPEC.md §5.5). */
+export interface DeliveryAttempt {
+  readonly atMs: number
+  /** 0 = no HTTP status (connection, DNS, TLS, timeout, address policy). */
+  readonly responseCode: number
+  readonly responseMessage: string
+}
+
 /** The delivery engine's durable state of one org's webhook (SPEC.md §5.5, §6). */
 export interface WebhookDelivery {
   /** The delivery cursor: the highest sequence the receiver acknowledged with a 2xx. */
   readonly deliveredSequence: number
   readonly status: WebhookStatus
-  /** Null before the first attempt. Code 0 = no HTTP status (connection, DNS, TLS, timeout, policy). */
-  readonly lastAttempt: {
-    readonly atMs: number
-    readonly responseCode: number
-    readonly responseMessage: string
-  } | null
+  /** Null before the first attempt. */
+  readonly lastAttempt: DeliveryAttempt | null
   readonly lastSuccessAt: number | null
   /** Set only while a quick retry or probe is scheduled. */
   readonly nextAttemptAt: number | null
   readonly consecutiveFailures: number
   /** Events pruned before they were delivered (SPEC.md §8). */
   readonly undeliveredPruned: number
+  /**
+   * Counts the org's webhook configuration changes (first configuration, target change, change of
+   * the referenced destination, deletion); never reused, even across a deletion. A failure is
+   * recorded only against the revision it was attempted with.
+   */
+  readonly configRevision: number
 }
+
+/** A failed attempt and what the delivery engine scheduled after it (SPEC.md §6.3). */
+export interface DeliveryFailure {
+  readonly attempt: DeliveryAttempt
+  /** The configRevision the attempt was made with. */
+  readonly configRevision: number
+  readonly status: WebhookStatus
+  /** The next attempt (a quick retry or a probe); null = at once (a 413 split). */
+  readonly nextAttemptAtMs: number | null
+}
+
+/** Called after a committed change of an org's webhook or of a destination of that org. */
+export type WebhookChangeListener = (orgId: string) => void
 
 /** An org's webhook once configured; an unconfigured webhook is null. */
 export interface ConfiguredWebhook {
@@ -340,6 +363,25 @@ export interface Store {
   updateWebhook(orgId: string, nowMs: number, decide: DecideWebhookChange): Promise<WebhookUpdate>
   /** Unconfigures the webhook, discarding its delivery state; its destination is kept. */
   deleteWebhook(orgId: string): Promise<void>
+  /**
+   * After a 2xx: moves the delivery cursor forward to `throughSequence` (never back, so a cursor
+   * that pruning moved further stays), sets status active, clears consecutive failures and the
+   * scheduled attempt, and records the attempt as the last one and the last success. Nothing
+   * happens while the webhook is unconfigured.
+   */
+  recordDeliverySuccess(orgId: string, throughSequence: number, attempt: DeliveryAttempt): Promise<void>
+  /**
+   * Records a failed attempt (consecutive failures + 1, status, next attempt, last attempt), the
+   * cursor kept, only while the webhook's configRevision is the failure's: a configuration change
+   * made during the attempt has reset the status, and that reset wins. Returns whether it recorded.
+   */
+  recordDeliveryFailure(orgId: string, failure: DeliveryFailure): Promise<boolean>
+  /**
+   * Subscribes to committed webhook and destination changes (updateWebhook, deleteWebhook,
+   * updateDestination) made through this store; returns the unsubscribe function. Delivery uses it
+   * to react to a configuration change at once; changes made by other processes are only seen by polling.
+   */
+  onWebhookChange(listener: WebhookChangeListener): () => void
 
   /** Inserts unless the org already has `maxPerOrg` destinations (StoreError conflict on a duplicate name). */
   insertDestination(destination: DestinationRecord, maxPerOrg: number): Promise<DestinationInsertOutcome>

@@ -33,7 +33,7 @@ export function startCommand(
     stdin,
     stdout,
     stderr,
-    once: (signal, listener) => signals.once(signal, listener),
+    on: (signal, listener) => signals.on(signal, listener),
   })
   return {
     exit,

@@ -29,6 +29,8 @@ let auditorToken: string
 
 beforeAll(async () => {
   server = await startTestServer({}, clock)
+  // These tests only configure webhooks: no delivery may leave for their documentation addresses.
+  await server.delivery.stop()
   orgId = server.services.defaultOrgId
   const created = await server.request('/v1/tokens', { method: 'POST', ...jsonBody({ name: 'aud', role: 'auditor' }) })
   auditorToken = (await jsonOf(created)).token
@@ -269,6 +271,7 @@ describe('PATCH /v2 in inline mode', () => {
 
   it('accepts http and private addresses only with --allow-insecure-endpoints, never metadata', async () => {
     const insecure = await startTestServer({ allowInsecureEndpoints: true })
+    await insecure.delivery.stop()
     try {
       const patch = (endpoint: string) =>
         insecure.request('/v2/audit-log-webhook', { method: 'PATCH', ...jsonBody({ endpoint }) })

@@ -91,6 +91,7 @@ describe('sqlite store', () => {
       { version: 1, name: '001_initial.sql' },
       { version: 2, name: '002_webhooks.sql' },
       { version: 3, name: '003_idempotency_keys.sql' },
+      { version: 4, name: '004_delivery.sql' },
     ])
   })
 

@@ -9,6 +9,8 @@ import type {
   CommittedEvent,
   ConfiguredWebhook,
   DecideWebhookChange,
+  DeliveryAttempt,
+  DeliveryFailure,
   DestinationChange,
   DestinationDeleteOutcome,
   DestinationInsertOutcome,
@@ -30,6 +32,7 @@ import type {
   Store,
   StoredEvent,
   TokenRecord,
+  WebhookChangeListener,
   WebhookDelivery,
   WebhookStatus,
   WebhookTarget,
@@ -243,7 +246,8 @@ const WEBHOOK_COLUMNS = `org_id AS orgId, mode, enabled, endpoint, authorization
   last_attempt_at AS lastAttemptAt, last_response_code AS lastResponseCode,
   last_response_message AS lastResponseMessage, last_success_at AS lastSuccessAt,
   next_attempt_at AS nextAttemptAt, consecutive_failures AS consecutiveFailures,
-  undelivered_pruned AS undeliveredPruned`
+  undelivered_pruned AS undeliveredPruned,
+  (SELECT webhook_revision FROM orgs WHERE orgs.id = webhooks.org_id) AS configRevision`
 // A configuration change starts delivery afresh (SPEC.md §6.2); the cursor and last outcome stay.
 const RESET_DELIVERY_STATUS = "webhook_status = 'active', consecutive_failures = 0, next_attempt_at = NULL"
 const LIST_DESTINATIONS_WHERE = `org_id = @orgId
@@ -293,6 +297,15 @@ interface WebhookRow extends TargetColumns {
   readonly nextAttemptAt: number | null
   readonly consecutiveFailures: number
   readonly undeliveredPruned: number
+  readonly configRevision: number
+}
+
+/** The named parameters of a failure record: the attempt flattened beside the schedule. */
+interface FailureRow extends DeliveryAttempt {
+  readonly orgId: string
+  readonly configRevision: number
+  readonly status: WebhookStatus
+  readonly nextAttemptAtMs: number | null
 }
 
 /** Every statement the store runs, prepared once; rows come back already shaped as records. */
@@ -454,6 +467,20 @@ function prepareStatements(db: Database.Database) {
       `UPDATE webhooks SET ${RESET_DELIVERY_STATUS} WHERE org_id = @orgId AND destination_id = @id`,
     ),
     deleteWebhook: db.prepare<[string]>('DELETE FROM webhooks WHERE org_id = ?'),
+    bumpWebhookRevision: db.prepare<[string]>('UPDATE orgs SET webhook_revision = webhook_revision + 1 WHERE id = ?'),
+    // max(): pruning may have moved the cursor past the batch while it was in flight.
+    recordDeliverySuccess: db.prepare<DeliveryAttempt & { orgId: string; throughSequence: number }>(
+      `UPDATE webhooks SET delivered_sequence = max(delivered_sequence, @throughSequence), webhook_status = 'active',
+         consecutive_failures = 0, next_attempt_at = NULL, last_attempt_at = @atMs,
+         last_response_code = @responseCode, last_response_message = @responseMessage, last_success_at = @atMs
+       WHERE org_id = @orgId`,
+    ),
+    recordDeliveryFailure: db.prepare<FailureRow>(
+      `UPDATE webhooks SET webhook_status = @status, consecutive_failures = consecutive_failures + 1,
+         next_attempt_at = @nextAttemptAtMs, last_attempt_at = @atMs, last_response_code = @responseCode,
+         last_response_message = @responseMessage
+       WHERE org_id = @orgId AND (SELECT webhook_revision FROM orgs WHERE id = @orgId) = @configRevision`,
+    ),
     deliveredSequence: db.prepare<[string], number>('SELECT delivered_sequence FROM webhooks WHERE org_id = ?').pluck(),
     // Pruned events cannot be delivered: count them and start delivery at the first retained one.
     skipPrunedDelivery: db.prepare<{ orgId: string; throughSequence: number }>(
@@ -622,7 +649,9 @@ function updateDestinationIn(
   if (current === null || Object.keys(change).length === 0) return current
   const updated: DestinationRecord = { ...current, ...change, updatedAt: nowMs }
   s.updateDestination.run(destinationRow(updated))
-  if (changesDelivery(change)) s.resetDeliveryOfDestination.run({ orgId, id })
+  if (changesDelivery(change) && s.resetDeliveryOfDestination.run({ orgId, id }).changes > 0) {
+    s.bumpWebhookRevision.run(orgId)
+  }
   return updated
 }
 
@@ -665,6 +694,7 @@ function deliveryOf(row: WebhookRow): WebhookDelivery {
     nextAttemptAt: row.nextAttemptAt,
     consecutiveFailures: row.consecutiveFailures,
     undeliveredPruned: row.undeliveredPruned,
+    configRevision: row.configRevision,
   }
 }
 
@@ -718,8 +748,12 @@ function updateWebhookIn(s: Statements, orgId: string, nowMs: number, decide: De
       updatedAt: nowMs,
       deliveredSequence,
     })
+    s.bumpWebhookRevision.run(orgId)
   } else {
-    if (target !== undefined) s.retargetWebhook.run({ orgId, ...targetColumns(target), updatedAt: nowMs })
+    if (target !== undefined) {
+      s.retargetWebhook.run({ orgId, ...targetColumns(target), updatedAt: nowMs })
+      s.bumpWebhookRevision.run(orgId)
+    }
     if (enabled !== undefined) s.setWebhookEnabled.run({ orgId, enabled: flag(enabled), updatedAt: nowMs })
   }
   return { outcome: 'updated', webhook: getWebhookIn(s, orgId) }
@@ -762,6 +796,16 @@ function createSqliteStore(db: Database.Database, path: string): Store {
   const pruneEvents = db.transaction((orgId: string, rtBeforeMs: number, maxEvents: number) =>
     pruneIn(s, orgId, rtBeforeMs, maxEvents),
   )
+  const deleteWebhook = db.transaction((orgId: string) => {
+    if (s.deleteWebhook.run(orgId).changes > 0) s.bumpWebhookRevision.run(orgId)
+  })
+  const webhookListeners = new Set<WebhookChangeListener>()
+  /** Runs a webhook or destination write, then tells the listeners once it has committed. */
+  const announcingChange = <T>(orgId: string, write: () => T): T => {
+    const result = write()
+    for (const listener of webhookListeners) listener(orgId)
+    return result
+  }
 
   /** Runs one store operation on the open connection with driver errors mapped. */
   const use = <T>(fn: () => T): T => {
@@ -808,14 +852,26 @@ function createSqliteStore(db: Database.Database, path: string): Store {
     pruneEvents: async (orgId, rtBeforeMs, maxEvents) => use(() => pruneEvents.immediate(orgId, rtBeforeMs, maxEvents)),
 
     getWebhook: async (orgId) => use(() => getWebhook(orgId)),
-    updateWebhook: async (orgId, nowMs, decide) => use(() => updateWebhook.immediate(orgId, nowMs, decide)),
-    deleteWebhook: async (orgId) => use(() => void s.deleteWebhook.run(orgId)),
+    updateWebhook: async (orgId, nowMs, decide) =>
+      announcingChange(orgId, () => use(() => updateWebhook.immediate(orgId, nowMs, decide))),
+    deleteWebhook: async (orgId) => announcingChange(orgId, () => use(() => deleteWebhook.immediate(orgId))),
+    recordDeliverySuccess: async (orgId, throughSequence, attempt) =>
+      use(() => void s.recordDeliverySuccess.run({ orgId, throughSequence, ...attempt })),
+    recordDeliveryFailure: async (orgId, failure: DeliveryFailure) =>
+      use(() => {
+        const { attempt, configRevision, status, nextAttemptAtMs } = failure
+        return s.recordDeliveryFailure.run({ orgId, configRevision, status, nextAttemptAtMs, ...attempt }).changes > 0
+      }),
+    onWebhookChange: (listener) => {
+      webhookListeners.add(listener)
+      return () => webhookListeners.delete(listener)
+    },
 
     insertDestination: async (destination, maxPerOrg) => use(() => insertDestination.immediate(destination, maxPerOrg)),
     findDestination: async (orgId, id) => use(() => findDestinationIn(s, orgId, id)),
     listDestinations: async (query) => use(() => listDestinationsIn(s, query)),
     updateDestination: async (orgId, id, change, nowMs) =>
-      use(() => updateDestination.immediate(orgId, id, change, nowMs)),
+      announcingChange(orgId, () => use(() => updateDestination.immediate(orgId, id, change, nowMs))),
     deleteDestination: async (orgId, id) => use(() => deleteDestination.immediate(orgId, id)),
 
     // Reads a table rather than SELECT 1, so a broken file or WAL shows up here.

@@ -757,6 +757,7 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
             nextAttemptAt: null,
             consecutiveFailures: 0,
             undeliveredPruned: 0,
+            configRevision: expect.any(Number),
           },
         }
         expect(saved).toEqual(expected)
@@ -894,6 +895,151 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
         expect(await store.getWebhook(other.org.id)).toBeNull()
         await store.deleteWebhook(other.org.id)
         expect(await store.getWebhook(init.org.id)).not.toBeNull()
+      })
+    })
+
+    describe('delivery state', () => {
+      const configure = (change: WebhookChange, nowMs = T0) => store.updateWebhook(init.org.id, nowMs, () => change)
+      const inline = (fields: Partial<EndpointSettings> = {}): WebhookTargetChange => ({
+        mode: 'inline',
+        settings: { ...inlineSettings, ...fields },
+      })
+      const delivery = async () => {
+        const webhook = await store.getWebhook(init.org.id)
+        if (webhook === null) throw new Error('the webhook is unconfigured')
+        return webhook.delivery
+      }
+      const attempt = (atMs: number, responseCode: number, responseMessage = 'Internal Server Error') => ({
+        atMs,
+        responseCode,
+        responseMessage,
+      })
+      const fail = async (nextAttemptAtMs: number | null, status: 'active' | 'inactive' = 'active', atMs = T0 + 10) =>
+        store.recordDeliveryFailure(init.org.id, {
+          attempt: attempt(atMs, 500),
+          configRevision: (await delivery()).configRevision,
+          status,
+          nextAttemptAtMs,
+        })
+
+      beforeEach(async () => {
+        await store.appendEvents(init.org.id, T0, drafts(2))
+        await configure({ target: inline(), enabled: true })
+        await store.appendEvents(init.org.id, T0, drafts(5))
+      })
+
+      it('records failures with the cursor kept: count, status, next attempt and last attempt', async () => {
+        expect(await fail(T0 + 1010)).toBe(true)
+        expect(await fail(T0 + 30_020, 'inactive', T0 + 20)).toBe(true)
+        expect(await delivery()).toMatchObject({
+          deliveredSequence: 2,
+          status: 'inactive',
+          consecutiveFailures: 2,
+          nextAttemptAt: T0 + 30_020,
+          lastAttempt: attempt(T0 + 20, 500),
+          lastSuccessAt: null,
+        })
+        expect(await fail(null, 'inactive')).toBe(true)
+        expect(await delivery()).toMatchObject({ nextAttemptAt: null, consecutiveFailures: 3 })
+      })
+
+      it('records a success: cursor forward, active, failures and schedule cleared, last success set', async () => {
+        await fail(T0 + 1010, 'inactive')
+        await store.recordDeliverySuccess(init.org.id, 5, attempt(T0 + 50, 204, 'No Content'))
+        expect(await delivery()).toMatchObject({
+          deliveredSequence: 5,
+          status: 'active',
+          consecutiveFailures: 0,
+          nextAttemptAt: null,
+          lastAttempt: attempt(T0 + 50, 204, 'No Content'),
+          lastSuccessAt: T0 + 50,
+        })
+      })
+
+      it('never moves the cursor back, e.g. after pruning moved it past the delivered batch', async () => {
+        await store.pruneEvents(init.org.id, T0 + 1, 6)
+        expect((await delivery()).deliveredSequence).toBe(6)
+        await store.recordDeliverySuccess(init.org.id, 4, attempt(T0 + 50, 200, 'OK'))
+        expect(await delivery()).toMatchObject({ deliveredSequence: 6, lastSuccessAt: T0 + 50 })
+      })
+
+      it('keeps a failure out when the configuration changed since its attempt; a flag change does not count', async () => {
+        const { configRevision } = await delivery()
+        const failure = {
+          attempt: attempt(T0 + 10, 503),
+          configRevision,
+          status: 'inactive',
+          nextAttemptAtMs: T0,
+        } as const
+        await configure({ enabled: false })
+        await configure({ enabled: true })
+        expect((await delivery()).configRevision).toBe(configRevision)
+        expect(await store.recordDeliveryFailure(init.org.id, failure)).toBe(true)
+        await configure({ target: inline({ endpoint: 'https://siem.example.com/new' }) })
+        expect(await store.recordDeliveryFailure(init.org.id, failure)).toBe(false)
+        expect(await delivery()).toMatchObject({ status: 'active', consecutiveFailures: 0, nextAttemptAt: null })
+      })
+
+      it('changes the revision when the referenced destination changes what or where it sends, not its name', async () => {
+        const destination = newDestination(init.org.id)
+        await store.insertDestination(destination, 100)
+        await configure({ target: { mode: 'destination', destinationId: destination.id } })
+        const referenced = (await delivery()).configRevision
+        await store.updateDestination(init.org.id, destination.id, { name: 'renamed' }, T0 + 1)
+        expect((await delivery()).configRevision).toBe(referenced)
+        await store.updateDestination(init.org.id, destination.id, { logFormat: 'json' }, T0 + 2)
+        expect((await delivery()).configRevision).toBeGreaterThan(referenced)
+      })
+
+      it('never brings an old revision back after the webhook is deleted and configured again', async () => {
+        const seen = new Set([(await delivery()).configRevision])
+        for (let round = 0; round < 3; round++) {
+          await store.deleteWebhook(init.org.id)
+          await configure({ target: inline() })
+          const { configRevision } = await delivery()
+          expect(seen.has(configRevision)).toBe(false)
+          seen.add(configRevision)
+        }
+      })
+
+      it('records nothing while unconfigured', async () => {
+        const { configRevision } = await delivery()
+        await store.deleteWebhook(init.org.id)
+        await store.recordDeliverySuccess(init.org.id, 5, attempt(T0, 200, 'OK'))
+        const failure = { attempt: attempt(T0, 500), configRevision, status: 'active', nextAttemptAtMs: null } as const
+        expect(await store.recordDeliveryFailure(init.org.id, failure)).toBe(false)
+        expect(await store.getWebhook(init.org.id)).toBeNull()
+      })
+
+      it('keeps each org to its own delivery state', async () => {
+        const other = newOrg('other')
+        await store.createOrg(other)
+        await store.updateWebhook(other.org.id, T0, () => ({ target: inline(), enabled: true }))
+        await store.recordDeliverySuccess(init.org.id, 7, attempt(T0, 200, 'OK'))
+        await fail(T0 + 1000)
+        expect(await store.getWebhook(other.org.id)).toMatchObject({
+          delivery: { deliveredSequence: 0, lastAttempt: null, consecutiveFailures: 0 },
+        })
+      })
+
+      it('tells listeners about committed webhook and destination changes, until they unsubscribe', async () => {
+        const destination = newDestination(init.org.id)
+        await store.insertDestination(destination, 100)
+        const heard: Array<{ orgId: string; webhook: Promise<ConfiguredWebhook | null> }> = []
+        const unsubscribe = store.onWebhookChange((orgId) => heard.push({ orgId, webhook: store.getWebhook(orgId) }))
+        await configure({ target: inline({ logFormat: 'cps' }) })
+        await configure({ enabled: false })
+        await store.updateDestination(init.org.id, destination.id, { name: 'renamed' }, T0 + 1)
+        await store.deleteWebhook(init.org.id)
+        await store.appendEvents(init.org.id, T0, drafts(1))
+        await store.recordDeliverySuccess(init.org.id, 3, attempt(T0, 200, 'OK'))
+        unsubscribe()
+        await configure({ target: inline() })
+        expect(heard.map(({ orgId }) => orgId)).toEqual(new Array(4).fill(init.org.id))
+        const [retargeted, paused, , deleted] = await Promise.all(heard.map(({ webhook }) => webhook))
+        expect(retargeted).toMatchObject({ target: { settings: { logFormat: 'cps' } } })
+        expect(paused).toMatchObject({ enabled: false })
+        expect(deleted).toBeNull()
       })
     })
 
@@ -1130,6 +1276,29 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
           store = await reopen(store)
           const [next] = await store.appendEvents(init.org.id, T0, drafts(1))
           expect(next).toMatchObject({ sequence: 3, rt: T0 + 1000 })
+        })
+
+        it('keeps the delivery state and revision across close and reopen', async () => {
+          await store.appendEvents(init.org.id, T0, drafts(2))
+          await store.updateWebhook(init.org.id, T0, () => ({
+            target: { mode: 'inline', settings: inlineSettings },
+            enabled: true,
+          }))
+          await store.appendEvents(init.org.id, T0, drafts(3))
+          await store.recordDeliverySuccess(init.org.id, 4, { atMs: T0 + 1, responseCode: 200, responseMessage: 'OK' })
+          const configured = await store.getWebhook(init.org.id)
+          const configRevision = configured?.delivery.configRevision ?? -1
+          await store.recordDeliveryFailure(init.org.id, {
+            attempt: { atMs: T0 + 2, responseCode: 0, responseMessage: 'timeout after 15s' },
+            configRevision,
+            status: 'inactive',
+            nextAttemptAtMs: T0 + 30_000,
+          })
+          const webhook = await store.getWebhook(init.org.id)
+          await store.close()
+          store = await reopen(store)
+          expect(await store.getWebhook(init.org.id)).toEqual(webhook)
+          expect(webhook?.delivery).toMatchObject({ deliveredSequence: 4, status: 'inactive', consecutiveFailures: 1 })
         })
 
         it('keeps the webhook, its cursor and destinations across close and reopen', async () => {

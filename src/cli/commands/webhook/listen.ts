@@ -4,9 +4,6 @@
 
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs'
 import type { Server } from 'node:http'
-import { readJwks } from '../../../core/jwks.js'
-import type { LineVerdict } from '../../../core/verify.js'
-import { LineVerifier } from '../../../core/verify.js'
 import type { ReceivedBatch } from '../../../io/local-receiver.js'
 import { startReceiver } from '../../../io/local-receiver.js'
 import { canPrompt, promptSecret, readStdinText } from '../../../io/secret-input.js'
@@ -14,7 +11,7 @@ import type { OptionsOf } from '../../define-command.js'
 import { defineCommand } from '../../define-command.js'
 import { CliError, UsageError, VerificationFailedError } from '../../errors.js'
 import type { Factory } from '../../factory.js'
-import { loadJwks } from '../../jwks-source.js'
+import { RefreshingVerifier } from '../../refreshing-verifier.js'
 
 export const definition = defineCommand({
   name: 'webhook listen',
@@ -33,31 +30,6 @@ export const definition = defineCommand({
   ],
 })
 
-const JWKS_REFETCH_MS = 60_000
-
-/** Verifies lines, fetching the JWKS again (at most once a minute) when a line fails with every key. */
-class RefreshingVerifier {
-  private verifier: LineVerifier
-  private fetchedAtMs = Date.now()
-
-  constructor(
-    text: string,
-    private readonly refetch: (() => Promise<string>) | null,
-  ) {
-    this.verifier = new LineVerifier(readJwks(text).keys)
-  }
-
-  async verify(line: Buffer): Promise<{ verdict: LineVerdict; kid: string | null }> {
-    let verdict = this.verifier.verify(line)
-    if (verdict.reason === 'no_matching_key' && this.refetch && Date.now() - this.fetchedAtMs >= JWKS_REFETCH_MS) {
-      this.fetchedAtMs = Date.now()
-      this.verifier = new LineVerifier(readJwks(await this.refetch()).keys)
-      verdict = this.verifier.verify(line)
-    }
-    return { verdict, kid: verdict.keyIndex >= 0 ? (this.verifier.keys[verdict.keyIndex]?.kid ?? null) : null }
-  }
-}
-
 async function expectedAuthorization(enabled: boolean, f: Factory): Promise<string | null> {
   if (!enabled) return null
   const value =
@@ -72,10 +44,11 @@ export async function run(options: OptionsOf<typeof definition>, f: Factory): Pr
   if (options.port === undefined) throw new UsageError('--port is required')
   const authorization = await expectedAuthorization(options.authHeaderStdin === true, f)
   const target = options.jwks === undefined ? await f.target() : null
-  const source = { server: target?.server?.value, token: target?.token?.value, warn: (m: string) => f.io.err(m) }
-  const loaded = await loadJwks(options.jwks, source)
-  const refetch = loaded.source === 'file' ? null : async () => (await loadJwks(options.jwks, source)).text
-  const verifier = new RefreshingVerifier(loaded.text, refetch)
+  const verifier = await RefreshingVerifier.load(options.jwks, {
+    server: target?.server?.value,
+    token: target?.token?.value,
+    warn: (message) => f.io.err(message),
+  })
   const file = options.output === undefined ? null : openSync(options.output, 'a', 0o600)
   let failedLines = 0
 

@@ -4,7 +4,7 @@ _konnect_audit() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     word="${COMP_WORDS[i]}"
     case "$word" in
-      --profile|--server|--port|--host|--jwks|--output|--endpoint|--format|--destination|--name|--name-contains|--role|--expires-in|--expires-at|--listen|--data-dir|--database|--retention|--bootstrap-token-file|--tls-cert|--tls-key|--trust-proxy|--unattributed-events-org|--log-level|--admin-token-file|--org|--out|--type|--since|--start|--end|--page-size|--jobs) ((i++)) ;;
+      --profile|--server|--port|--host|--jwks|--output|--endpoint|--format|--destination|--name|--name-contains|--role|--expires-in|--expires-at|--listen|--data-dir|--database|--retention|--bootstrap-token-file|--tls-cert|--tls-key|--trust-proxy|--unattributed-events-org|--log-level|--admin-token-file|--org|--out|--since|--start|--end|--type|--page-size|--jobs) ((i++)) ;;
       -*) ;;
       *) path="${path:+$path }$word" ;;
     esac
@@ -37,17 +37,17 @@ _konnect_audit() {
     --admin-token-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --org) COMPREPLY=(); return ;;
     --out) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-    --type) COMPREPLY=($(compgen -W 'authentication authorization gateway_access' -- "$cur")); return ;;
     --since) COMPREPLY=(); return ;;
     --start) COMPREPLY=(); return ;;
     --end) COMPREPLY=(); return ;;
+    --type) COMPREPLY=($(compgen -W 'authentication authorization gateway_access' -- "$cur")); return ;;
     --page-size) COMPREPLY=(); return ;;
     --jobs) COMPREPLY=(); return ;;
   esac
   local flags="--profile --server --json --no-input --no-color -q --quiet --debug --version -h --help" words=""
   case "$path" in
-    "") words="webhook login logout whoami profile destinations keys tokens serve tail logs verify completion" ;;
-    "webhook") words="listen get set enable disable status" ;;
+    "") words="webhook login logout whoami profile destinations keys tokens serve replay tail logs verify completion" ;;
+    "webhook") words="listen get set enable disable status test" ;;
     "profile") words="list use remove" ;;
     "destinations") words="list create get update delete" ;;
     "keys") words="list rotate export" ;;
@@ -55,6 +55,7 @@ _konnect_audit() {
     "serve") words="org token" ;;
     "serve org") words="create list" ;;
     "serve token") words="create" ;;
+    "replay") words="start status" ;;
     "logs") words="pull" ;;
     "webhook listen" | "webhook listen "*) flags="$flags --port --host --jwks --auth-header-stdin -o --output"; : ;;
     "login" | "login "*) flags="$flags --with-token"; : ;;
@@ -64,10 +65,11 @@ _konnect_audit() {
     "profile use" | "profile use "*) : ;;
     "profile remove" | "profile remove "*) flags="$flags --yes"; : ;;
     "webhook get" | "webhook get "*) : ;;
-    "webhook set" | "webhook set "*) flags="$flags --endpoint --format --auth-header-stdin --clear-auth-header --skip-tls-verify --no-skip-tls-verify --enable --destination"; : ;;
+    "webhook set" | "webhook set "*) flags="$flags --endpoint --format --auth-header-stdin --clear-auth-header --skip-tls-verify --no-skip-tls-verify --enable --test --destination"; : ;;
     "webhook enable" | "webhook enable "*) : ;;
     "webhook disable" | "webhook disable "*) : ;;
     "webhook status" | "webhook status "*) : ;;
+    "webhook test" | "webhook test "*) flags="$flags --endpoint --format --auth-header-stdin --skip-tls-verify"; : ;;
     "destinations list" | "destinations list "*) flags="$flags --name --name-contains"; : ;;
     "destinations create" | "destinations create "*) flags="$flags --name --endpoint --format --auth-header-stdin --skip-tls-verify"; : ;;
     "destinations get" | "destinations get "*) : ;;
@@ -83,6 +85,8 @@ _konnect_audit() {
     "serve org create" | "serve org create "*) flags="$flags --name --admin-token-file --data-dir --dev --database"; : ;;
     "serve org list" | "serve org list "*) flags="$flags --data-dir --dev --database"; : ;;
     "serve token create" | "serve token create "*) flags="$flags --org --role --name --out --data-dir --dev --database"; : ;;
+    "replay start" | "replay start "*) flags="$flags --since --start --end --wait --dry-run"; : ;;
+    "replay status" | "replay status "*) flags="$flags --watch"; : ;;
     "tail" | "tail "*) flags="$flags --format --type --since --verify --jwks"; : ;;
     "logs pull" | "logs pull "*) flags="$flags --since --start --end --type -o --output --page-size --force"; : ;;
     "verify" | "verify "*) flags="$flags --jwks --format --jobs --verbose"; : ;;

@@ -81,6 +81,11 @@ export const registry: readonly RegistryEntry[] = [
     load: () => import('./commands/webhook/status.js'),
   },
   {
+    name: 'webhook test',
+    summary: 'Send one signed test event to the webhook (or a candidate endpoint) and report the outcome',
+    load: () => import('./commands/webhook/test.js'),
+  },
+  {
     name: 'destinations list',
     summary: 'List the destinations (all pages)',
     load: () => import('./commands/destinations/list.js'),
@@ -154,6 +159,16 @@ export const registry: readonly RegistryEntry[] = [
     name: 'serve token create',
     summary: 'Create a token for an org, written to a file (operator break-glass)',
     load: () => import('./commands/serve/token-create.js'),
+  },
+  {
+    name: 'replay start',
+    summary: 'Re-send stored events from a time window to the webhook',
+    load: () => import('./commands/replay/start.js'),
+  },
+  {
+    name: 'replay status',
+    summary: 'Show the replay job: state, window and progress',
+    load: () => import('./commands/replay/status.js'),
   },
   {
     name: 'tail',

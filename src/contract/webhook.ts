@@ -69,3 +69,57 @@ export const V3WebhookBody = Type.Object(
   },
   { additionalProperties: false },
 )
+
+const WebhookCandidate = {
+  type: ['object', 'null'],
+  properties: {
+    endpoint: { type: 'string' },
+    authorization: { type: ['string', 'null'] },
+    log_format: LogFormatField,
+    skip_ssl_verification: { type: 'boolean' },
+  },
+  additionalProperties: false,
+} as const
+
+/**
+ * POST /v2/audit-log-webhook/test: a candidate to test, or no body (or `{}`) for the stored
+ * configuration (SPEC.md §5.5). `null` is what Fastify validates when no body was sent.
+ */
+export const TestWebhookBody = Type.Unsafe<{
+  endpoint?: string
+  authorization?: string | null
+  log_format?: 'cef' | 'json' | 'cps'
+  skip_ssl_verification?: boolean
+} | null>(WebhookCandidate)
+
+const TestCertificate = Type.Object(
+  { subject: Type.String(), issuer: Type.String(), not_after: NullableString },
+  { additionalProperties: false },
+)
+
+const TestTls = Type.Object(
+  {
+    protocol: NullableString,
+    verified: Type.Boolean(),
+    skipped: Type.Boolean(),
+    error: NullableString,
+    certificate: Type.Union([TestCertificate, Type.Null()]),
+  },
+  { additionalProperties: false },
+)
+
+/** The outcome of the one test attempt, whatever the receiver said (SPEC.md §5.5). */
+export const WebhookTestResultBody = Type.Object(
+  {
+    ok: Type.Boolean(),
+    endpoint: Type.String(),
+    log_format: LogFormatField,
+    trace_id: Type.String(),
+    response_code: Type.Integer(),
+    response_message: Type.String(),
+    latency_ms: Type.Integer(),
+    tls: Type.Union([TestTls, Type.Null()]),
+    error: NullableString,
+  },
+  { additionalProperties: false },
+)

@@ -21,6 +21,8 @@ const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false }
 
 function parseJsonStrictly(request: FastifyRequest, body: string): unknown {
+  // A POST that needs no body may still say application/json (SPEC.md §5.1): empty means none.
+  if (body === '') return undefined
   const encoding = request.headers['content-encoding']
   if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
     throw new ProblemError(415, `Content-Encoding ${encoding} is accepted only by POST /v1/audit-events`)
@@ -81,6 +83,7 @@ export async function buildApp(services: Services, log: LogDestination): Promise
   registerProblemHandlers(app)
   // Open SSE streams would keep close() waiting; clients resume with Last-Event-ID (DESIGN.md §5).
   app.addHook('preClose', async () => liveStreamsOf(services).endAll())
+  app.addHook('onClose', async () => services.writer.close())
 
   const trusted = trustedProxies(services.config.trustProxy)
   const register = (scope: FastifyInstance, route: RouteDefinition) =>

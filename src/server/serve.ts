@@ -15,11 +15,13 @@ import { bootstrapStore } from './bootstrap.js'
 import type { ServerConfig } from './config.js'
 import { ensureDataDir, lockDataDir, SQLITE_FILE } from './data-dir.js'
 import { EventBus } from './services/event-bus.js'
+import { EventWriter } from './services/event-writer.js'
 import type { Services } from './services/services.js'
 import { SignerCache } from './services/signers.js'
 import type { DeliveryTimer } from './workers/delivery.js'
 import { DeliveryWorker } from './workers/delivery.js'
 import { PruningWorker } from './workers/pruning.js'
+import { ReplayWorker } from './workers/replay.js'
 
 export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:8080. */
@@ -31,6 +33,8 @@ export interface RunningServer {
   readonly pruning: PruningWorker
   /** Live delivery; tests move their clock and settle it instead of waiting for timers. */
   readonly delivery: DeliveryWorker
+  /** Replay jobs; tests move their clock and settle it instead of waiting for timers. */
+  readonly replay: ReplayWorker
   close(): Promise<void>
 }
 
@@ -90,6 +94,15 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
       allowInsecureEndpoints: config.allowInsecureEndpoints,
     })
     delivery.start()
+    const replay = new ReplayWorker({
+      store,
+      clock,
+      timer: systemTimer,
+      signers,
+      log: app.log,
+      allowInsecureEndpoints: config.allowInsecureEndpoints,
+    })
+    replay.start()
     const openStore = store
     return {
       url: address,
@@ -98,9 +111,11 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
       services,
       pruning,
       delivery,
+      replay,
       close: async () => {
         await app.close()
         await delivery.stop()
+        await replay.stop()
         await pruning.stop()
         await openStore.close()
         releaseLock()
@@ -129,6 +144,7 @@ async function assembleServices(
     unattributedOrgId = config.unattributedEventsOrg
   }
   const bus = new EventBus()
-  const audit = new SelfAudit(store, signers, bus, () => clock.now())
-  return { config, store, clock, signers, bus, defaultOrgId, unattributedOrgId, audit }
+  const writer = new EventWriter(store, bus, () => clock.now())
+  const audit = new SelfAudit(writer, signers)
+  return { config, store, clock, signers, bus, writer, defaultOrgId, unattributedOrgId, audit }
 }

@@ -278,6 +278,59 @@ export type WebhookUpdate =
 
 export type RevokeOutcome = 'revoked' | 'already_revoked' | 'not_found' | 'last_admin'
 
+export type ReplayJobStatus = 'accepted' | 'pending' | 'running' | 'completed' | 'failed'
+/** The states in which a job still has work to do: a new one is refused (SPEC.md §5.6). */
+export const ACTIVE_REPLAY_STATUSES: readonly ReplayJobStatus[] = ['accepted', 'pending', 'running']
+
+/** A replay request as the store keeps it: inclusive event_ts bounds in whole seconds (SPEC.md §5.6, §7). */
+export interface NewReplayJob {
+  /** Tells this job from the one it replaces, so a late write for an older job changes nothing. */
+  readonly id: string
+  readonly orgId: string
+  readonly startAtMs: number
+  readonly endAtMs: number
+}
+
+/** An org's replay job (one per org) with its progress (SPEC.md §2, §7). */
+export interface ReplayJob extends NewReplayJob {
+  readonly status: ReplayJobStatus
+  readonly updatedAt: number
+  /** The org's head when the job started running: later events are not selected; null before. */
+  readonly throughSequence: number | null
+  /** How many events the job selected (counted when it started running); 0 before. */
+  readonly total: number
+  /** Selected events the receiver acknowledged with a 2xx. */
+  readonly sent: number
+  /** The job's own cursor: the highest sequence acknowledged (0 before the first 2xx); never the live one. */
+  readonly replayedSequence: number
+  /** Batches acknowledged so far, to name the failing one. */
+  readonly batchesSent: number
+  /** Why the job failed; null unless it did. */
+  readonly error: string | null
+}
+
+export type ReplaySubmitOutcome =
+  | { readonly outcome: 'accepted'; readonly job: ReplayJob }
+  /** The webhook is unconfigured or disabled: nothing was stored. */
+  | { readonly outcome: 'webhook_unavailable' }
+  /** The org's job is accepted, pending or running: nothing was stored. */
+  | { readonly outcome: 'job_active'; readonly job: ReplayJob }
+
+/** How a job ended. */
+export type ReplayJobEnd = { readonly status: 'completed' } | { readonly status: 'failed'; readonly error: string }
+
+/** Selected events of a running job: event_ts within the window, sequence in (after, through]. */
+export interface ReplaySelection {
+  readonly orgId: string
+  readonly afterSequence: number
+  readonly throughSequence: number
+  readonly startAtMs: number
+  readonly endAtMs: number
+}
+
+/** Called after a replay job was submitted (committed) through this store. */
+export type ReplayJobListener = (orgId: string) => void
+
 export type StoreErrorKind = 'conflict' | 'not_found' | 'unavailable'
 
 /** The one error vocabulary of every adapter; anything else from a driver is a bug or an outage. */
@@ -401,6 +454,41 @@ export interface Store {
   ): Promise<DestinationRecord | null>
   /** Deletes a destination unless the webhook references it. */
   deleteDestination(orgId: string, id: string): Promise<DestinationDeleteOutcome>
+
+  /** The org's replay job, or null before its first one. */
+  getReplayJob(orgId: string): Promise<ReplayJob | null>
+  /**
+   * Stores a new job in `accepted`, replacing a completed or failed one, in one transaction that
+   * first checks the webhook is configured and enabled, then that no job is accepted, pending or
+   * running (the order of SPEC.md §5.6).
+   */
+  submitReplayJob(job: NewReplayJob, nowMs: number): Promise<ReplaySubmitOutcome>
+  /** accepted → pending; null (nothing changed) unless the org's job is this one and accepted. */
+  queueReplayJob(orgId: string, id: string, nowMs: number): Promise<ReplayJob | null>
+  /**
+   * pending → running, fixing the selection in the same transaction: throughSequence = the org's
+   * head and total = the events of the window up to it. Null unless the job is this one and pending.
+   */
+  startReplayJob(orgId: string, id: string, nowMs: number): Promise<ReplayJob | null>
+  /**
+   * After a 2xx for a batch: the job's cursor moves to `throughSequence` (never back), `sent` grows
+   * by `events` and batchesSent by one, only while this job is running. Returns whether it recorded.
+   */
+  recordReplayProgress(
+    orgId: string,
+    id: string,
+    batch: { readonly throughSequence: number; readonly events: number },
+    nowMs: number,
+  ): Promise<boolean>
+  /** Ends this job (accepted, pending or running) as completed or failed; false if it had already ended. */
+  finishReplayJob(orgId: string, id: string, end: ReplayJobEnd, nowMs: number): Promise<boolean>
+  /** Counts the retained events a selection still holds (pruning may have removed some). */
+  countReplaySelection(selection: ReplaySelection): Promise<number>
+  /**
+   * Subscribes to replay jobs submitted through this store, so the replay worker starts one at
+   * once; returns the unsubscribe function. Other processes' submissions are only seen by polling.
+   */
+  onReplayJobSubmitted(listener: ReplayJobListener): () => void
 
   /** Throws StoreError unavailable when the store cannot serve. */
   ping(): Promise<void>

@@ -203,6 +203,16 @@ describe('tokens and keys', () => {
     expect(await lastUsed()).toBe(new Date(clock.nowMs - 1000).toISOString())
   })
 
+  it('accepts a POST without a body whether or not it says application/json', async () => {
+    const typed = await server.request('/v1/keys/rotate', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    })
+    expect(typed.status).toBe(201)
+    const untyped = await server.request('/v1/keys/rotate', { method: 'POST' })
+    expect(untyped.status).toBe(201)
+  })
+
   it('refuses to revoke the last admin token, and 404s unknown ids', async () => {
     const me = await jsonOf(await server.request('/v1/whoami'))
     const last = await server.request(`/v1/tokens/${me.token.id}`, { method: 'DELETE' })

@@ -7,6 +7,7 @@ import { createServer } from 'node:net'
 import nacl from 'tweetnacl'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { extractSigned } from '../../src/core/extract.js'
+import { PRESIGN_LEAD_MS } from '../../src/server/services/event-writer.js'
 import type { DeliveryOptions, DeliveryTimer } from '../../src/server/workers/delivery.js'
 import { DeliveryWorker } from '../../src/server/workers/delivery.js'
 import type { StoredEvent } from '../../src/store/store.js'
@@ -232,7 +233,8 @@ describe('batches and headers (SPEC.md §6.1)', () => {
     await worker.settle()
     expect(receiver.requests.map((request) => request.lines.length)).toEqual([1000])
     expect(sequencesOf(receiver.requests[0] ?? ({} as ReceivedRequest)).first).toBe(startCursor + 1)
-    clock.nowMs += SECOND_MS - 1
+    // The batch's commit time lies PRESIGN_LEAD_MS ahead (ingest signs ahead); the wait counts from it.
+    clock.nowMs += PRESIGN_LEAD_MS + SECOND_MS - 1
     await worker.settle()
     expect(receiver.requests).toHaveLength(1)
     clock.nowMs += 1

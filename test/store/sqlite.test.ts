@@ -92,6 +92,7 @@ describe('sqlite store', () => {
       { version: 2, name: '002_webhooks.sql' },
       { version: 3, name: '003_idempotency_keys.sql' },
       { version: 4, name: '004_delivery.sql' },
+      { version: 5, name: '005_replay_jobs.sql' },
     ])
   })
 

@@ -19,7 +19,13 @@ import { accessEvent, authenticationEvent, authorizationEvent } from './self-aud
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set once the decision events are committed, for the access event after the response. */
-    auditTrail: { facts: RequestFacts; orgId: string | null; principalId: string } | null
+    auditTrail: {
+      facts: RequestFacts
+      orgId: string | null
+      principalId: string
+      /** The sequence of the committed authorization event, which the webhook test sends (SPEC.md §5.5). */
+      authorizationSequence: number | null
+    } | null
   }
 }
 
@@ -82,8 +88,9 @@ export function protectHook(permission: Permission, services: Services, trusted:
     const orgId = check.token?.orgId ?? services.unattributedOrgId
     const principalId = check.token?.id ?? ''
     const granted = check.outcome === 'success' && permission.roles.includes(check.token.role)
+    let authorizationSequence: number | null = null
     try {
-      await audit.record(
+      const [, authorization] = await audit.record(
         orgId,
         [
           authenticationEvent(facts, check, orgId ?? ''),
@@ -91,11 +98,12 @@ export function protectHook(permission: Permission, services: Services, trusted:
         ],
         request.log,
       )
+      authorizationSequence = authorization?.sequence ?? null
     } catch (error) {
       request.log.error({ err: error }, 'could not store the request audit events')
       throw new ProblemError(503, 'The audit store is unavailable; try again shortly')
     }
-    request.auditTrail = { facts, orgId, principalId }
+    request.auditTrail = { facts, orgId, principalId, authorizationSequence }
     if (check.outcome !== 'success') {
       return sendProblem(request, reply, 401, DENIALS[check.outcome] ?? 'Unauthorized')
     }

@@ -4,12 +4,12 @@
 
 import type { FastifyBaseLogger } from 'fastify'
 import { severityOf } from '../../core/severity.js'
-import type { Store } from '../../store/store.js'
+import type { CommittedEvent } from '../../store/store.js'
 import type { TraceId } from '../../util/u64.js'
 import type { Permission } from '../routes/define-route.js'
-import type { EventBus } from '../services/event-bus.js'
 import type { UncommittedEvent } from '../services/event-draft.js'
 import { draftOf } from '../services/event-draft.js'
+import type { EventWriter } from '../services/event-writer.js'
 import type { SignerCache } from '../services/signers.js'
 import type { TokenCheck } from './check-token.js'
 
@@ -97,26 +97,27 @@ export function accessEvent(facts: RequestFacts, principalId: string, orgId: str
 /** Commits the core's own events to the right org, or only logs them when there is none. */
 export class SelfAudit {
   constructor(
-    private readonly store: Store,
+    private readonly writer: EventWriter,
     private readonly signers: SignerCache,
-    private readonly bus: EventBus,
-    private readonly nowMs: () => number,
   ) {}
 
   /**
    * Commits the events in one transaction; a failure propagates (the request then gets 503).
    * Without an org (`--unattributed-events-org none`) they go to the operational log only.
+   * Returns what was committed, in the order given (nothing without an org).
    */
-  async record(orgId: string | null, events: readonly UncommittedEvent[], log: FastifyBaseLogger): Promise<void> {
+  async record(
+    orgId: string | null,
+    events: readonly UncommittedEvent[],
+    log: FastifyBaseLogger,
+  ): Promise<readonly CommittedEvent[]> {
     if (orgId === null) {
       for (const { type, name, src, trace_id } of events)
         log.info({ type, name, src, trace_id }, 'unattributed audit event')
-      return
+      return []
     }
     const signer = await this.signers.signerFor(orgId)
     const drafts = events.map((event) => draftOf(event, signer))
-    const committed = await this.store.appendEvents(orgId, this.nowMs(), drafts)
-    const head = committed.at(-1)
-    if (head) this.bus.announce(orgId, head.sequence)
+    return this.writer.append(orgId, drafts)
   }
 }

@@ -5,7 +5,7 @@
 
 import { createHash } from 'node:crypto'
 import { gunzipSync } from 'node:zlib'
-import { signJsonLine } from '../../core/canonical-json.js'
+import { appendSig, signJsonLine, unsignedJsonLine } from '../../core/canonical-json.js'
 import type { ValidIngestItem } from '../../core/ingest-item.js'
 import { buildEvent, validateIngestItem } from '../../core/ingest-item.js'
 import { findDuplicateKey } from '../../core/json-duplicates.js'
@@ -204,7 +204,8 @@ function traceIdsFor(items: readonly ValidIngestItem[]): TraceId[] {
   })
 }
 
-function draftsFor(orgId: string, items: readonly ValidIngestItem[], signer: Signer): EventDraft[] {
+/** Drafts signed in the commit transaction, for the commit time the store assigns. */
+function signedAtCommit(orgId: string, items: readonly ValidIngestItem[], signer: Signer): EventDraft[] {
   const traceIds = traceIdsFor(items)
   return items.map((item, index) => {
     const traceId = traceIds[index] as TraceId
@@ -215,6 +216,29 @@ function draftsFor(orgId: string, items: readonly ValidIngestItem[], signer: Sig
       render: (rt) => signJsonLine(buildEvent(item, { orgId, traceId, rt }), signer),
     }
   })
+}
+
+/**
+ * Drafts whose lines the signing workers signed ahead for `rt`, the commit time the writer
+ * assigned. Should the store commit with another rt, the line is signed again then, on this thread.
+ */
+async function presignedDrafts(services: Services, orgId: string, items: readonly ValidIngestItem[], rt: number) {
+  const key = await services.signers.activeKey(orgId)
+  const traceIds = traceIdsFor(items)
+  const events = items.map((item, index) => buildEvent(item, { orgId, traceId: traceIds[index] as TraceId, rt }))
+  const unsigned = events.map(unsignedJsonLine)
+  const signatures = await services.writer.signingPool.sign(key, unsigned)
+  return events.map(
+    (event, index): EventDraft => ({
+      type: event.type,
+      eventTsMs: parseRfc3339Ms(event.event_ts) ?? 0,
+      traceId: event.trace_id,
+      render: (committedRt) =>
+        committedRt === rt
+          ? appendSig(unsigned[index] as string, signatures[index] as string)
+          : signJsonLine({ ...event, rt: committedRt }, key.signer),
+    }),
+  )
 }
 
 /** The 201 body (SPEC.md §5.4) for the committed events of a non-empty batch. */
@@ -230,11 +254,6 @@ function acknowledgementOf(committed: readonly CommittedEvent[]): string {
   })
 }
 
-function announce(services: Services, orgId: string, committed: readonly CommittedEvent[]): void {
-  const last = committed.at(-1)
-  if (last) services.bus.announce(orgId, last.sequence)
-}
-
 /**
  * Signs and commits a validated batch. With an Idempotency-Key the key is committed with the
  * events; if a request with the key committed first (a concurrent retry), nothing is stored and
@@ -246,22 +265,23 @@ export async function ingest(
   items: readonly ValidIngestItem[],
   idempotent: IdempotentRequest | null,
 ): Promise<IngestResponse> {
-  const drafts = draftsFor(orgId, items, await services.signers.signerFor(orgId))
-  const nowMs = services.clock.now()
+  const { writer, store } = services
   if (idempotent === null) {
-    const committed = await services.store.appendEvents(orgId, nowMs, drafts)
-    const body = acknowledgementOf(committed)
-    announce(services, orgId, committed)
-    return { status: CREATED, body, replayed: false }
+    const committed = await writer.appendPresigned(orgId, (rt) => presignedDrafts(services, orgId, items, rt))
+    return { status: CREATED, body: acknowledgementOf(committed), replayed: false }
   }
+  // A keyed batch commits at the current time, signed in its transaction: its key's 24 h window
+  // counts from the real commit, and a retry may find the key taken, so nothing is signed ahead.
+  const nowMs = services.clock.now()
   const claim: IdempotencyClaim = {
     ...idempotent,
     expiredAtOrBeforeMs: nowMs - IDEMPOTENCY_KEY_TTL_MS,
     responseStatus: CREATED,
     renderResponse: acknowledgementOf,
   }
-  const outcome = await services.store.appendEventsOnce(orgId, nowMs, drafts, claim)
+  const key = await services.signers.activeKey(orgId)
+  const outcome = await store.appendEventsOnce(orgId, nowMs, signedAtCommit(orgId, items, key.signer), claim)
   if (outcome.outcome === 'exists') return replayOf(outcome.response, idempotent)
-  announce(services, orgId, outcome.events)
+  writer.announce(orgId, outcome.events)
   return { status: outcome.response.status, body: outcome.response.body, replayed: false }
 }

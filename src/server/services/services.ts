@@ -5,6 +5,7 @@ import type { Store } from '../../store/store.js'
 import type { SelfAudit } from '../auth/self-audit.js'
 import type { ServerConfig } from '../config.js'
 import type { EventBus } from './event-bus.js'
+import type { EventWriter } from './event-writer.js'
 import type { SignerCache } from './signers.js'
 
 export interface Services {
@@ -14,6 +15,8 @@ export interface Services {
   readonly signers: SignerCache
   /** Announces committed events to streams and workers. */
   readonly bus: EventBus
+  /** Writes each org's events in order, so signing can run ahead of the commit. */
+  readonly writer: EventWriter
   readonly audit: SelfAudit
   /** The org that anonymous JWKS requests default to. */
   readonly defaultOrgId: string

@@ -22,25 +22,38 @@ export function newKeyRecord(orgId: string, nowMs: number): KeyRecord {
   }
 }
 
+/** An org's active key: a Signer for this thread, and its PKCS#8 bytes for signing workers. */
+export interface ActiveKey {
+  readonly signer: Signer
+  readonly kid: string
+  readonly pkcs8: Buffer
+}
+
 export class SignerCache {
-  private readonly signers = new Map<string, Promise<Signer>>()
+  private readonly keys = new Map<string, Promise<ActiveKey>>()
 
   constructor(private readonly store: Store) {}
 
-  signerFor(orgId: string): Promise<Signer> {
-    let signer = this.signers.get(orgId)
-    if (!signer) {
-      signer = this.store
-        .activeKey(orgId)
-        .then((key) => createSigner(createPrivateKey({ key: key.privateKey, format: 'der', type: 'pkcs8' })))
-      signer.catch(() => this.signers.delete(orgId))
-      this.signers.set(orgId, signer)
+  activeKey(orgId: string): Promise<ActiveKey> {
+    let key = this.keys.get(orgId)
+    if (!key) {
+      key = this.store.activeKey(orgId).then((record) => ({
+        signer: createSigner(createPrivateKey({ key: record.privateKey, format: 'der', type: 'pkcs8' })),
+        kid: record.kid,
+        pkcs8: record.privateKey,
+      }))
+      key.catch(() => this.keys.delete(orgId))
+      this.keys.set(orgId, key)
     }
-    return signer
+    return key
+  }
+
+  async signerFor(orgId: string): Promise<Signer> {
+    return (await this.activeKey(orgId)).signer
   }
 
   forget(orgId: string): void {
-    this.signers.delete(orgId)
+    this.keys.delete(orgId)
   }
 
   /** The org's JWKS entries: active key first, then retired keys newest first (SPEC.md §4.7). */

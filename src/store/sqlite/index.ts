@@ -26,8 +26,14 @@ import type {
   KeyRecord,
   LogFormat,
   NewOrg,
+  NewReplayJob,
   OrgRecord,
   PruneOutcome,
+  ReplayJob,
+  ReplayJobEnd,
+  ReplayJobListener,
+  ReplaySelection,
+  ReplaySubmitOutcome,
   RevokeOutcome,
   Store,
   StoredEvent,
@@ -39,7 +45,7 @@ import type {
   WebhookTargetChange,
   WebhookUpdate,
 } from '../store.js'
-import { StoreError } from '../store.js'
+import { ACTIVE_REPLAY_STATUSES, StoreError } from '../store.js'
 import { GroupCommit } from './group-commit.js'
 
 export interface SqliteStoreOptions {
@@ -248,6 +254,11 @@ const WEBHOOK_COLUMNS = `org_id AS orgId, mode, enabled, endpoint, authorization
   next_attempt_at AS nextAttemptAt, consecutive_failures AS consecutiveFailures,
   undelivered_pruned AS undeliveredPruned,
   (SELECT webhook_revision FROM orgs WHERE orgs.id = webhooks.org_id) AS configRevision`
+const REPLAY_JOB_COLUMNS = `org_id AS orgId, id, start_at AS startAtMs, end_at AS endAtMs, status,
+  updated_at AS updatedAt, through_sequence AS throughSequence, total, sent, replayed_sequence AS replayedSequence,
+  batches_sent AS batchesSent, error`
+const REPLAY_SELECTION_WHERE = `org_id = @orgId AND sequence > @afterSequence AND sequence <= @throughSequence
+  AND event_ts_ms >= @startAtMs AND event_ts_ms <= @endAtMs`
 // A configuration change starts delivery afresh (SPEC.md §6.2); the cursor and last outcome stay.
 const RESET_DELIVERY_STATUS = "webhook_status = 'active', consecutive_failures = 0, next_attempt_at = NULL"
 const LIST_DESTINATIONS_WHERE = `org_id = @orgId
@@ -306,6 +317,12 @@ interface FailureRow extends DeliveryAttempt {
   readonly configRevision: number
   readonly status: WebhookStatus
   readonly nextAttemptAtMs: number | null
+}
+
+/** Which job of which org a replay write is for. */
+interface ReplayJobKey {
+  readonly orgId: string
+  readonly id: string
 }
 
 /** Every statement the store runs, prepared once; rows come back already shaped as records. */
@@ -487,6 +504,43 @@ function prepareStatements(db: Database.Database) {
       `UPDATE webhooks SET undelivered_pruned = undelivered_pruned + (@throughSequence - delivered_sequence),
          delivered_sequence = @throughSequence
        WHERE org_id = @orgId AND delivered_sequence < @throughSequence`,
+    ),
+
+    findReplayJob: db.prepare<[string], ReplayJob>(`SELECT ${REPLAY_JOB_COLUMNS} FROM replay_jobs WHERE org_id = ?`),
+    isWebhookEnabled: db.prepare<[string], Flag>('SELECT enabled FROM webhooks WHERE org_id = ?').pluck(),
+    // Reached only when the org has no active job: a new job replaces an ended one whole.
+    upsertReplayJob: db.prepare<NewReplayJob & { nowMs: number }>(
+      `INSERT INTO replay_jobs (org_id, id, start_at, end_at, status, updated_at)
+       VALUES (@orgId, @id, @startAtMs, @endAtMs, 'accepted', @nowMs)
+       ON CONFLICT (org_id) DO UPDATE SET id = excluded.id, start_at = excluded.start_at, end_at = excluded.end_at,
+         status = 'accepted', updated_at = excluded.updated_at, through_sequence = NULL, total = 0, sent = 0,
+         replayed_sequence = 0, batches_sent = 0, error = NULL`,
+    ),
+    queueReplayJob: db.prepare<ReplayJobKey & { nowMs: number }>(
+      `UPDATE replay_jobs SET status = 'pending', updated_at = @nowMs
+       WHERE org_id = @orgId AND id = @id AND status = 'accepted'`,
+    ),
+    startReplayJob: db.prepare<ReplayJobKey & { nowMs: number; throughSequence: number; total: number }>(
+      `UPDATE replay_jobs SET status = 'running', updated_at = @nowMs, through_sequence = @throughSequence,
+         total = @total
+       WHERE org_id = @orgId AND id = @id AND status = 'pending'`,
+    ),
+    // A range scan of events_by_event_ts; the sequence bounds are checked on each row it finds.
+    countReplaySelection: db
+      .prepare<ReplaySelection, number>(`SELECT count(*) FROM events WHERE ${REPLAY_SELECTION_WHERE}`)
+      .pluck(),
+    recordReplayProgress: db.prepare<ReplayJobKey & { nowMs: number; throughSequence: number; events: number }>(
+      `UPDATE replay_jobs SET replayed_sequence = max(replayed_sequence, @throughSequence), sent = sent + @events,
+         batches_sent = batches_sent + 1, updated_at = @nowMs
+       WHERE org_id = @orgId AND id = @id AND status = 'running'`,
+    ),
+    completeReplayJob: db.prepare<ReplayJobKey & { nowMs: number }>(
+      `UPDATE replay_jobs SET status = 'completed', updated_at = @nowMs
+       WHERE org_id = @orgId AND id = @id AND status = 'running'`,
+    ),
+    failReplayJob: db.prepare<ReplayJobKey & { nowMs: number; error: string }>(
+      `UPDATE replay_jobs SET status = 'failed', error = @error, updated_at = @nowMs
+       WHERE org_id = @orgId AND id = @id AND status IN ('accepted', 'pending', 'running')`,
     ),
   }
 }
@@ -759,6 +813,36 @@ function updateWebhookIn(s: Statements, orgId: string, nowMs: number, decide: De
   return { outcome: 'updated', webhook: getWebhookIn(s, orgId) }
 }
 
+/** SPEC.md §5.6's order: the webhook must be configured and enabled, then no job may be active. */
+function submitReplayJobIn(s: Statements, job: NewReplayJob, nowMs: number): ReplaySubmitOutcome {
+  if (s.findOrg.get(job.orgId) === undefined) throw orgNotFound(job.orgId)
+  if (s.isWebhookEnabled.get(job.orgId) !== 1) return { outcome: 'webhook_unavailable' }
+  const current = s.findReplayJob.get(job.orgId)
+  if (current !== undefined && ACTIVE_REPLAY_STATUSES.includes(current.status)) {
+    return { outcome: 'job_active', job: current }
+  }
+  s.upsertReplayJob.run({ ...job, nowMs })
+  return { outcome: 'accepted', job: s.findReplayJob.get(job.orgId) as ReplayJob }
+}
+
+/** Fixes the selection at the head of this moment: the count and the bound share one snapshot. */
+function startReplayJobIn(s: Statements, orgId: string, id: string, nowMs: number): ReplayJob | null {
+  const job = s.findReplayJob.get(orgId)
+  if (job === undefined || job.id !== id || job.status !== 'pending') return null
+  const throughSequence = s.headSequence.get(orgId) ?? 0
+  const { startAtMs, endAtMs } = job
+  const total = s.countReplaySelection.get({ orgId, afterSequence: 0, throughSequence, startAtMs, endAtMs }) ?? 0
+  s.startReplayJob.run({ orgId, id, nowMs, throughSequence, total })
+  return s.findReplayJob.get(orgId) ?? null
+}
+
+function finishReplayJobIn(s: Statements, orgId: string, id: string, end: ReplayJobEnd, nowMs: number): boolean {
+  const key = { orgId, id, nowMs }
+  const result =
+    end.status === 'completed' ? s.completeReplayJob.run(key) : s.failReplayJob.run({ ...key, error: end.error })
+  return result.changes > 0
+}
+
 /** Unicode-aware lower case for name filters; SQLite's own lower() folds ASCII only. */
 function registerFunctions(db: Database.Database): void {
   db.function('casefold', { deterministic: true }, (text: unknown) => String(text).toLowerCase())
@@ -799,6 +883,14 @@ function createSqliteStore(db: Database.Database, path: string): Store {
   const deleteWebhook = db.transaction((orgId: string) => {
     if (s.deleteWebhook.run(orgId).changes > 0) s.bumpWebhookRevision.run(orgId)
   })
+  const submitReplayJob = db.transaction((job: NewReplayJob, nowMs: number) => submitReplayJobIn(s, job, nowMs))
+  const queueReplayJob = db.transaction((orgId: string, id: string, nowMs: number) =>
+    s.queueReplayJob.run({ orgId, id, nowMs }).changes > 0 ? (s.findReplayJob.get(orgId) ?? null) : null,
+  )
+  const startReplayJob = db.transaction((orgId: string, id: string, nowMs: number) =>
+    startReplayJobIn(s, orgId, id, nowMs),
+  )
+  const replayListeners = new Set<ReplayJobListener>()
   const webhookListeners = new Set<WebhookChangeListener>()
   /** Runs a webhook or destination write, then tells the listeners once it has committed. */
   const announcingChange = <T>(orgId: string, write: () => T): T => {
@@ -865,6 +957,23 @@ function createSqliteStore(db: Database.Database, path: string): Store {
     onWebhookChange: (listener) => {
       webhookListeners.add(listener)
       return () => webhookListeners.delete(listener)
+    },
+
+    getReplayJob: async (orgId) => use(() => s.findReplayJob.get(orgId) ?? null),
+    submitReplayJob: async (job, nowMs) => {
+      const submitted = use(() => submitReplayJob.immediate(job, nowMs))
+      if (submitted.outcome === 'accepted') for (const listener of replayListeners) listener(job.orgId)
+      return submitted
+    },
+    queueReplayJob: async (orgId, id, nowMs) => use(() => queueReplayJob.immediate(orgId, id, nowMs)),
+    startReplayJob: async (orgId, id, nowMs) => use(() => startReplayJob.immediate(orgId, id, nowMs)),
+    recordReplayProgress: async (orgId, id, batch, nowMs) =>
+      use(() => s.recordReplayProgress.run({ orgId, id, nowMs, ...batch }).changes > 0),
+    finishReplayJob: async (orgId, id, end, nowMs) => use(() => finishReplayJobIn(s, orgId, id, end, nowMs)),
+    countReplaySelection: async (selection) => use(() => s.countReplaySelection.get(selection) ?? 0),
+    onReplayJobSubmitted: (listener) => {
+      replayListeners.add(listener)
+      return () => replayListeners.delete(listener)
     },
 
     insertDestination: async (destination, maxPerOrg) => use(() => insertDestination.immediate(destination, maxPerOrg)),

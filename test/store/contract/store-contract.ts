@@ -17,6 +17,8 @@ import type {
   IdempotencyClaim,
   KeyRecord,
   NewOrg,
+  NewReplayJob,
+  ReplayJob,
   Store,
   TokenRecord,
   WebhookChange,
@@ -1234,6 +1236,196 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
       })
     })
 
+    describe('replay jobs', () => {
+      const enableWebhook = (orgId: string, enabled = true) =>
+        store.updateWebhook(orgId, T0, (current) =>
+          current === null ? { target: { mode: 'inline', settings: inlineSettings }, enabled } : { enabled },
+        )
+      const newJob = (orgId: string, fields: Partial<NewReplayJob> = {}): NewReplayJob => ({
+        id: randomUUID(),
+        orgId,
+        startAtMs: T0,
+        endAtMs: T0 + HOUR_MS,
+        ...fields,
+      })
+      const accepted = async (job: NewReplayJob, nowMs = T0 + 10) => {
+        const outcome = await store.submitReplayJob(job, nowMs)
+        if (outcome.outcome !== 'accepted') throw new Error(`expected the job accepted, got ${outcome.outcome}`)
+        return outcome.job
+      }
+      const running = async (job: NewReplayJob) => {
+        await accepted(job)
+        await store.queueReplayJob(job.orgId, job.id, T0 + 11)
+        const started = await store.startReplayJob(job.orgId, job.id, T0 + 12)
+        if (started === null) throw new Error('expected the job to start')
+        return started
+      }
+
+      it('has none before the first submission', async () => {
+        expect(await store.getReplayJob(init.org.id)).toBeNull()
+      })
+
+      it('refuses a job while the webhook is unconfigured or disabled, storing nothing', async () => {
+        expect(await store.submitReplayJob(newJob(init.org.id), T0)).toEqual({ outcome: 'webhook_unavailable' })
+        await enableWebhook(init.org.id, false)
+        expect(await store.submitReplayJob(newJob(init.org.id), T0)).toEqual({ outcome: 'webhook_unavailable' })
+        expect(await store.getReplayJob(init.org.id)).toBeNull()
+      })
+
+      it('stores an accepted job with empty progress and announces it to subscribers', async () => {
+        await enableWebhook(init.org.id)
+        const announced: string[] = []
+        const unsubscribe = store.onReplayJobSubmitted((orgId) => announced.push(orgId))
+        const job = newJob(init.org.id)
+        const expected: ReplayJob = {
+          ...job,
+          status: 'accepted',
+          updatedAt: T0 + 10,
+          throughSequence: null,
+          total: 0,
+          sent: 0,
+          replayedSequence: 0,
+          batchesSent: 0,
+          error: null,
+        }
+        expect(await store.submitReplayJob(job, T0 + 10)).toEqual({ outcome: 'accepted', job: expected })
+        expect(await store.getReplayJob(init.org.id)).toEqual(expected)
+        expect(announced).toEqual([init.org.id])
+        unsubscribe()
+        await store.finishReplayJob(init.org.id, job.id, { status: 'failed', error: 'stop' }, T0 + 11)
+        await accepted(newJob(init.org.id))
+        expect(announced).toEqual([init.org.id])
+      })
+
+      it('refuses a second job while one is accepted, pending or running, then replaces an ended one', async () => {
+        await enableWebhook(init.org.id)
+        const first = newJob(init.org.id)
+        await accepted(first)
+        const refused = async () => {
+          const outcome = await store.submitReplayJob(newJob(init.org.id, { startAtMs: T0 + 1 }), T0 + 20)
+          expect(outcome).toMatchObject({ outcome: 'job_active', job: { id: first.id } })
+        }
+        await refused()
+        expect(await store.queueReplayJob(init.org.id, first.id, T0 + 11)).toMatchObject({ status: 'pending' })
+        await refused()
+        expect(await store.startReplayJob(init.org.id, first.id, T0 + 12)).toMatchObject({ status: 'running' })
+        await refused()
+        expect(await store.finishReplayJob(init.org.id, first.id, { status: 'completed' }, T0 + 13)).toBe(true)
+
+        const second = newJob(init.org.id, { startAtMs: T0 - HOUR_MS })
+        const replaced = await accepted(second, T0 + 30)
+        expect(replaced).toMatchObject({ id: second.id, status: 'accepted', total: 0, throughSequence: null })
+        expect(await store.finishReplayJob(init.org.id, second.id, { status: 'failed', error: 'x' }, T0 + 31)).toBe(
+          true,
+        )
+        expect((await accepted(newJob(init.org.id), T0 + 40)).status).toBe('accepted')
+      })
+
+      it('checks the webhook before the running job (SPEC.md §5.6 order)', async () => {
+        await enableWebhook(init.org.id)
+        await accepted(newJob(init.org.id))
+        await enableWebhook(init.org.id, false)
+        expect(await store.submitReplayJob(newJob(init.org.id), T0 + 20)).toEqual({ outcome: 'webhook_unavailable' })
+      })
+
+      it('moves accepted → pending → running only for the named job and its current state', async () => {
+        await enableWebhook(init.org.id)
+        const job = newJob(init.org.id)
+        await accepted(job)
+        expect(await store.startReplayJob(init.org.id, job.id, T0 + 11)).toBeNull()
+        expect(await store.queueReplayJob(init.org.id, randomUUID(), T0 + 11)).toBeNull()
+        expect(await store.queueReplayJob(init.org.id, job.id, T0 + 11)).toMatchObject({
+          status: 'pending',
+          updatedAt: T0 + 11,
+        })
+        expect(await store.queueReplayJob(init.org.id, job.id, T0 + 12)).toBeNull()
+        expect(await store.startReplayJob(init.org.id, randomUUID(), T0 + 12)).toBeNull()
+        expect(await store.startReplayJob(init.org.id, job.id, T0 + 12)).toMatchObject({
+          status: 'running',
+          updatedAt: T0 + 12,
+        })
+        expect(await store.startReplayJob(init.org.id, job.id, T0 + 13)).toBeNull()
+      })
+
+      it('fixes the selection when it starts: the window inclusive at both ends, up to the head of that moment', async () => {
+        await enableWebhook(init.org.id)
+        const inWindow = [T0, T0 + 1000, T0 + HOUR_MS]
+        const outside = [T0 - 1000, T0 + HOUR_MS + 1000]
+        await store.appendEvents(
+          init.org.id,
+          T0,
+          [...inWindow, ...outside].map((ts) => draft('authorization', ts)),
+        )
+        const job = newJob(init.org.id)
+        const started = await running(job)
+        expect(started).toMatchObject({ throughSequence: 5, total: 3, sent: 0, replayedSequence: 0 })
+        await store.appendEvents(init.org.id, T0, [draft('authorization', T0 + 5)])
+        expect(await store.getReplayJob(init.org.id)).toMatchObject({ throughSequence: 5, total: 3 })
+        const selection = { orgId: init.org.id, startAtMs: T0, endAtMs: T0 + HOUR_MS }
+        expect(await store.countReplaySelection({ ...selection, afterSequence: 0, throughSequence: 5 })).toBe(3)
+        expect(await store.countReplaySelection({ ...selection, afterSequence: 1, throughSequence: 5 })).toBe(2)
+        expect(await store.countReplaySelection({ ...selection, afterSequence: 0, throughSequence: 6 })).toBe(4)
+      })
+
+      it('records progress only for the running job, the cursor never moving back, and never the live cursor', async () => {
+        await enableWebhook(init.org.id)
+        await store.appendEvents(init.org.id, T0, drafts(4))
+        const liveBefore = (await store.getWebhook(init.org.id))?.delivery
+        const job = newJob(init.org.id)
+        expect(await store.recordReplayProgress(init.org.id, job.id, { throughSequence: 1, events: 1 }, T0)).toBe(false)
+        await running(job)
+        expect(await store.recordReplayProgress(init.org.id, job.id, { throughSequence: 3, events: 2 }, T0 + 20)).toBe(
+          true,
+        )
+        expect(await store.recordReplayProgress(init.org.id, randomUUID(), { throughSequence: 4, events: 1 }, T0)).toBe(
+          false,
+        )
+        await store.recordReplayProgress(init.org.id, job.id, { throughSequence: 2, events: 1 }, T0 + 21)
+        expect(await store.getReplayJob(init.org.id)).toMatchObject({
+          replayedSequence: 3,
+          sent: 3,
+          batchesSent: 2,
+          updatedAt: T0 + 21,
+        })
+        expect((await store.getWebhook(init.org.id))?.delivery).toEqual(liveBefore)
+      })
+
+      it('completes only a running job, fails any active one with its reason, and never ends one twice', async () => {
+        await enableWebhook(init.org.id)
+        const queued = newJob(init.org.id)
+        await accepted(queued)
+        expect(await store.finishReplayJob(init.org.id, queued.id, { status: 'completed' }, T0 + 20)).toBe(false)
+        const failure = { status: 'failed', error: 'the webhook was disabled during the replay' } as const
+        expect(await store.finishReplayJob(init.org.id, queued.id, failure, T0 + 21)).toBe(true)
+        expect(await store.getReplayJob(init.org.id)).toMatchObject({
+          status: 'failed',
+          error: failure.error,
+          updatedAt: T0 + 21,
+        })
+        expect(await store.finishReplayJob(init.org.id, queued.id, failure, T0 + 22)).toBe(false)
+
+        const job = newJob(init.org.id)
+        await running(job)
+        expect(await store.finishReplayJob(init.org.id, randomUUID(), { status: 'completed' }, T0 + 30)).toBe(false)
+        expect(await store.finishReplayJob(init.org.id, job.id, { status: 'completed' }, T0 + 31)).toBe(true)
+        expect(await store.getReplayJob(init.org.id)).toMatchObject({ status: 'completed', error: null })
+        expect(await store.finishReplayJob(init.org.id, job.id, failure, T0 + 32)).toBe(false)
+        expect(await store.recordReplayProgress(init.org.id, job.id, { throughSequence: 9, events: 1 }, T0)).toBe(false)
+      })
+
+      it('keeps each org to its own job', async () => {
+        const other = newOrg('other')
+        await store.createOrg(other)
+        await enableWebhook(init.org.id)
+        await enableWebhook(other.org.id)
+        const job = newJob(init.org.id)
+        await accepted(job)
+        expect((await accepted(newJob(other.org.id))).orgId).toBe(other.org.id)
+        expect(await store.queueReplayJob(other.org.id, job.id, T0)).toBeNull()
+        expect(await store.getReplayJob(init.org.id)).toMatchObject({ id: job.id, status: 'accepted' })
+      })
+    })
+
     describe('health', () => {
       it('pings while open and reports unavailable once closed', async () => {
         await expect(store.ping()).resolves.toBeUndefined()
@@ -1299,6 +1491,24 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
           store = await reopen(store)
           expect(await store.getWebhook(init.org.id)).toEqual(webhook)
           expect(webhook?.delivery).toMatchObject({ deliveredSequence: 4, status: 'inactive', consecutiveFailures: 1 })
+        })
+
+        it('keeps the replay job and its progress across close and reopen', async () => {
+          await store.appendEvents(init.org.id, T0, drafts(3))
+          await store.updateWebhook(init.org.id, T0, () => ({
+            target: { mode: 'inline', settings: inlineSettings },
+            enabled: true,
+          }))
+          const id = randomUUID()
+          await store.submitReplayJob({ id, orgId: init.org.id, startAtMs: T0, endAtMs: T0 + HOUR_MS }, T0 + 1)
+          await store.queueReplayJob(init.org.id, id, T0 + 2)
+          await store.startReplayJob(init.org.id, id, T0 + 3)
+          await store.recordReplayProgress(init.org.id, id, { throughSequence: 2, events: 2 }, T0 + 4)
+          const job = await store.getReplayJob(init.org.id)
+          await store.close()
+          store = await reopen(store)
+          expect(await store.getReplayJob(init.org.id)).toEqual(job)
+          expect(job).toMatchObject({ status: 'running', total: 3, sent: 2, replayedSequence: 2, throughSequence: 3 })
         })
 
         it('keeps the webhook, its cursor and destinations across close and reopen', async () => {

@@ -4,7 +4,7 @@ _konnect_audit() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     word="${COMP_WORDS[i]}"
     case "$word" in
-      --profile|--server|--port|--host|--jwks|--output|--endpoint|--format|--destination|--name|--name-contains|--role|--expires-in|--expires-at|--listen|--data-dir|--database|--retention|--bootstrap-token-file|--tls-cert|--tls-key|--trust-proxy|--unattributed-events-org|--log-level|--admin-token-file|--org|--out|--since|--start|--end|--type|--page-size|--jobs) ((i++)) ;;
+      --profile|--server|--listen|--data-dir|--database|--retention|--bootstrap-token-file|--tls-cert|--tls-key|--trust-proxy|--unattributed-events-org|--log-level|--name|--admin-token-file|--org|--role|--out|--endpoint|--format|--destination|--port|--host|--jwks|--output|--name-contains|--since|--start|--end|--type|--page-size|--expires-in|--expires-at|--jobs) ((i++)) ;;
       -*) ;;
       *) path="${path:+$path }$word" ;;
     esac
@@ -12,18 +12,6 @@ _konnect_audit() {
   case "$prev" in
     --profile) COMPREPLY=(); return ;;
     --server) COMPREPLY=(); return ;;
-    --port) COMPREPLY=(); return ;;
-    --host) COMPREPLY=(); return ;;
-    --jwks) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-    --output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-    --endpoint) COMPREPLY=(); return ;;
-    --format) COMPREPLY=($(compgen -W 'cef json cps' -- "$cur")); return ;;
-    --destination) COMPREPLY=(); return ;;
-    --name) COMPREPLY=(); return ;;
-    --name-contains) COMPREPLY=(); return ;;
-    --role) COMPREPLY=($(compgen -W 'admin auditor ingest' -- "$cur")); return ;;
-    --expires-in) COMPREPLY=(); return ;;
-    --expires-at) COMPREPLY=(); return ;;
     --listen) COMPREPLY=(); return ;;
     --data-dir) COMPREPLY=(); return ;;
     --database) COMPREPLY=(); return ;;
@@ -34,30 +22,45 @@ _konnect_audit() {
     --trust-proxy) COMPREPLY=(); return ;;
     --unattributed-events-org) COMPREPLY=(); return ;;
     --log-level) COMPREPLY=($(compgen -W 'fatal error warn info debug trace silent' -- "$cur")); return ;;
+    --name) COMPREPLY=(); return ;;
     --admin-token-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --org) COMPREPLY=(); return ;;
+    --role) COMPREPLY=($(compgen -W 'admin auditor ingest' -- "$cur")); return ;;
     --out) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --endpoint) COMPREPLY=(); return ;;
+    --format) COMPREPLY=($(compgen -W 'cef json cps' -- "$cur")); return ;;
+    --destination) COMPREPLY=(); return ;;
+    --port) COMPREPLY=(); return ;;
+    --host) COMPREPLY=(); return ;;
+    --jwks) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --name-contains) COMPREPLY=(); return ;;
     --since) COMPREPLY=(); return ;;
     --start) COMPREPLY=(); return ;;
     --end) COMPREPLY=(); return ;;
     --type) COMPREPLY=($(compgen -W 'authentication authorization gateway_access' -- "$cur")); return ;;
     --page-size) COMPREPLY=(); return ;;
+    --expires-in) COMPREPLY=(); return ;;
+    --expires-at) COMPREPLY=(); return ;;
     --jobs) COMPREPLY=(); return ;;
   esac
   local flags="--profile --server --json --no-input --no-color -q --quiet --debug --version -h --help" words=""
   case "$path" in
-    "") words="webhook login logout whoami profile destinations keys tokens serve replay tail logs verify completion" ;;
-    "webhook") words="listen get set enable disable status test" ;;
-    "profile") words="list use remove" ;;
-    "destinations") words="list create get update delete" ;;
-    "keys") words="list rotate export" ;;
-    "tokens") words="create list revoke" ;;
+    "") words="serve login logout whoami profile webhook destinations replay tail logs keys tokens verify completion" ;;
     "serve") words="org token" ;;
     "serve org") words="create list" ;;
     "serve token") words="create" ;;
+    "profile") words="list use remove" ;;
+    "webhook") words="get set enable disable status test listen" ;;
+    "destinations") words="list create get update delete" ;;
     "replay") words="start status" ;;
     "logs") words="pull" ;;
-    "webhook listen" | "webhook listen "*) flags="$flags --port --host --jwks --auth-header-stdin -o --output"; : ;;
+    "keys") words="list rotate export" ;;
+    "tokens") words="create list revoke" ;;
+    "serve" | "serve "*) flags="$flags --listen --data-dir --dev --database --retention --bootstrap-token-file --allow-insecure-endpoints --tls-cert --tls-key --trust-proxy --unattributed-events-org --log-level"; : ;;
+    "serve org create" | "serve org create "*) flags="$flags --name --admin-token-file --data-dir --dev --database"; : ;;
+    "serve org list" | "serve org list "*) flags="$flags --data-dir --dev --database"; : ;;
+    "serve token create" | "serve token create "*) flags="$flags --org --role --name --out --data-dir --dev --database"; : ;;
     "login" | "login "*) flags="$flags --with-token"; : ;;
     "logout" | "logout "*) : ;;
     "whoami" | "whoami "*) : ;;
@@ -70,25 +73,22 @@ _konnect_audit() {
     "webhook disable" | "webhook disable "*) : ;;
     "webhook status" | "webhook status "*) : ;;
     "webhook test" | "webhook test "*) flags="$flags --endpoint --format --auth-header-stdin --skip-tls-verify"; : ;;
+    "webhook listen" | "webhook listen "*) flags="$flags --port --host --jwks --auth-header-stdin -o --output"; : ;;
     "destinations list" | "destinations list "*) flags="$flags --name --name-contains"; : ;;
     "destinations create" | "destinations create "*) flags="$flags --name --endpoint --format --auth-header-stdin --skip-tls-verify"; : ;;
     "destinations get" | "destinations get "*) : ;;
     "destinations update" | "destinations update "*) flags="$flags --name --endpoint --format --auth-header-stdin --skip-tls-verify --no-skip-tls-verify"; : ;;
     "destinations delete" | "destinations delete "*) flags="$flags --yes"; : ;;
+    "replay start" | "replay start "*) flags="$flags --since --start --end --wait --dry-run"; : ;;
+    "replay status" | "replay status "*) flags="$flags --watch"; : ;;
+    "tail" | "tail "*) flags="$flags --format --type --since --verify --jwks"; : ;;
+    "logs pull" | "logs pull "*) flags="$flags --since --start --end --type -o --output --page-size --force"; : ;;
     "keys list" | "keys list "*) : ;;
     "keys rotate" | "keys rotate "*) flags="$flags --yes"; : ;;
     "keys export" | "keys export "*) flags="$flags -o --output"; : ;;
     "tokens create" | "tokens create "*) flags="$flags --name --role --expires-in --expires-at"; : ;;
     "tokens list" | "tokens list "*) : ;;
     "tokens revoke" | "tokens revoke "*) flags="$flags --yes"; : ;;
-    "serve" | "serve "*) flags="$flags --listen --data-dir --dev --database --retention --bootstrap-token-file --allow-insecure-endpoints --tls-cert --tls-key --trust-proxy --unattributed-events-org --log-level"; : ;;
-    "serve org create" | "serve org create "*) flags="$flags --name --admin-token-file --data-dir --dev --database"; : ;;
-    "serve org list" | "serve org list "*) flags="$flags --data-dir --dev --database"; : ;;
-    "serve token create" | "serve token create "*) flags="$flags --org --role --name --out --data-dir --dev --database"; : ;;
-    "replay start" | "replay start "*) flags="$flags --since --start --end --wait --dry-run"; : ;;
-    "replay status" | "replay status "*) flags="$flags --watch"; : ;;
-    "tail" | "tail "*) flags="$flags --format --type --since --verify --jwks"; : ;;
-    "logs pull" | "logs pull "*) flags="$flags --since --start --end --type -o --output --page-size --force"; : ;;
     "verify" | "verify "*) flags="$flags --jwks --format --jobs --verbose"; : ;;
     "completion" | "completion "*) words="bash zsh fish"; : ;;
   esac

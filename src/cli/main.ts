@@ -11,7 +11,7 @@ import type { GlobalFlags } from './factory.js'
 import { createFactory } from './factory.js'
 import { BIN, GLOBAL_FLAGS, PROGRAM_SUMMARY, ROOT_EXAMPLES } from './global-flags.js'
 import type { CommandModule, RegistryEntry } from './registry.js'
-import { registry } from './registry.js'
+import { GROUP_SUMMARIES, registry } from './registry.js'
 
 /** Global flags that take a value, so the word after them is not a command name. */
 const GLOBAL_VALUE_FLAGS = new Set(['--profile', '--server'])
@@ -55,13 +55,37 @@ function examplesText(examples: readonly string[]): string {
   return examples.length === 0 ? '' : `\nExamples:\n${examples.map((example) => `  $ ${example}`).join('\n')}\n`
 }
 
+function childNamed(parent: Command, word: string): Command {
+  return parent.commands.find((command) => command.name() === word) ?? parent.command(word).helpCommand(false)
+}
+
+/**
+ * Commands for help only: every registry entry but the loaded one, nested by their words, so
+ * `--help` at any level lists what exists without loading a command module.
+ */
+function addPlaceholders(program: Command, loaded: RegistryEntry | undefined): void {
+  for (const entry of registry) {
+    if (entry === loaded) continue
+    let command = program
+    for (const word of entry.name.split(' ')) command = childNamed(command, word)
+    command.description(entry.summary)
+  }
+  const describeGroups = (parent: Command, path: string) => {
+    for (const command of parent.commands) {
+      const name = path ? `${path} ${command.name()}` : command.name()
+      if (!command.description())
+        command.description(GROUP_SUMMARIES[name] ?? command.commands.map((c) => c.name()).join(', '))
+      describeGroups(command, name)
+    }
+  }
+  describeGroups(program, '')
+}
+
 function addCommand(program: Command, definition: CommandDefinition, onRun: (leaf: Command) => Promise<void>): void {
   const words = definition.name.split(' ')
   let parent = program
-  for (const word of words.slice(0, -1)) {
-    parent = parent.commands.find((command) => command.name() === word) ?? parent.command(word)
-  }
-  const leaf = parent.command(words.at(-1) as string).description(definition.summary)
+  for (const word of words.slice(0, -1)) parent = childNamed(parent, word)
+  const leaf = childNamed(parent, words.at(-1) as string).description(definition.summary)
   for (const arg of definition.args) leaf.argument(argSyntax(arg), arg.help)
   for (const [key, flag] of Object.entries(definition.flags)) leaf.addOption(optionFor(key, flag))
   leaf.addHelpText('after', examplesText(definition.examples))
@@ -122,14 +146,7 @@ function usageMessage(error: CommanderError, argv: readonly string[]): string {
 export async function main(argv: readonly string[], ports: ProcessPorts): Promise<number> {
   const program = buildProgram(ports)
   const entry = findEntry(argv)
-  const entryWord = entry?.name.split(' ')[0]
-  const listed = new Set<string>()
-  for (const other of registry) {
-    const word = other.name.split(' ')[0] as string
-    if (word === entryWord || listed.has(word)) continue
-    listed.add(word)
-    program.command(word).description(other.summary)
-  }
+  addPlaceholders(program, entry)
   let debug = false
   let jsonOutput = false
   try {

@@ -19,11 +19,39 @@ export interface RegistryEntry {
   load(): Promise<CommandModule>
 }
 
+/** What each group of commands is for, shown by `--help` (the commands themselves load lazily). */
+export const GROUP_SUMMARIES: Readonly<Record<string, string>> = {
+  webhook: 'Configure, test and watch the SIEM webhook; run a local verifying receiver',
+  destinations: 'Manage reusable webhook destinations',
+  replay: 'Re-send stored events of a time window to the webhook',
+  logs: 'Download raw signed audit logs',
+  keys: 'List, rotate and export the signing keys',
+  tokens: 'Create, list and revoke API tokens',
+  profile: 'Manage saved profiles (server and token)',
+  'serve org': 'Create and list orgs (operator, on the server machine)',
+  'serve token': 'Create a break-glass token (operator, on the server machine)',
+}
+
 export const registry: readonly RegistryEntry[] = [
   {
-    name: 'webhook listen',
-    summary: 'Run a local receiver that verifies every delivered line',
-    load: () => import('./commands/webhook/listen.js'),
+    name: 'serve',
+    summary: 'Run the audit service core (SQLite in the data dir by default)',
+    load: () => import('./commands/serve.js'),
+  },
+  {
+    name: 'serve org create',
+    summary: 'Create an org with its key and an admin token (operator, on the server machine)',
+    load: () => import('./commands/serve/org-create.js'),
+  },
+  {
+    name: 'serve org list',
+    summary: 'List the orgs in the store (operator, on the server machine)',
+    load: () => import('./commands/serve/org-list.js'),
+  },
+  {
+    name: 'serve token create',
+    summary: 'Create a token for an org, written to a file (operator break-glass)',
+    load: () => import('./commands/serve/token-create.js'),
   },
   {
     name: 'login',
@@ -86,6 +114,11 @@ export const registry: readonly RegistryEntry[] = [
     load: () => import('./commands/webhook/test.js'),
   },
   {
+    name: 'webhook listen',
+    summary: 'Run a local receiver that verifies every delivered line',
+    load: () => import('./commands/webhook/listen.js'),
+  },
+  {
     name: 'destinations list',
     summary: 'List the destinations (all pages)',
     load: () => import('./commands/destinations/list.js'),
@@ -109,6 +142,26 @@ export const registry: readonly RegistryEntry[] = [
     name: 'destinations delete',
     summary: 'Delete a destination the webhook does not use',
     load: () => import('./commands/destinations/delete.js'),
+  },
+  {
+    name: 'replay start',
+    summary: 'Re-send stored events from a time window to the webhook',
+    load: () => import('./commands/replay/start.js'),
+  },
+  {
+    name: 'replay status',
+    summary: 'Show the replay job: state, window and progress',
+    load: () => import('./commands/replay/status.js'),
+  },
+  {
+    name: 'tail',
+    summary: 'Stream audit events live as they are recorded, optionally verifying each line',
+    load: () => import('./commands/tail.js'),
+  },
+  {
+    name: 'logs pull',
+    summary: 'Download raw signed audit logs of a time window as NDJSON (resumable)',
+    load: () => import('./commands/logs/pull.js'),
   },
   {
     name: 'keys list',
@@ -139,46 +192,6 @@ export const registry: readonly RegistryEntry[] = [
     name: 'tokens revoke',
     summary: 'Revoke an API token immediately and permanently',
     load: () => import('./commands/tokens/revoke.js'),
-  },
-  {
-    name: 'serve',
-    summary: 'Run the audit service core (SQLite in the data dir by default)',
-    load: () => import('./commands/serve.js'),
-  },
-  {
-    name: 'serve org create',
-    summary: 'Create an org with its key and an admin token (operator, on the server machine)',
-    load: () => import('./commands/serve/org-create.js'),
-  },
-  {
-    name: 'serve org list',
-    summary: 'List the orgs in the store (operator, on the server machine)',
-    load: () => import('./commands/serve/org-list.js'),
-  },
-  {
-    name: 'serve token create',
-    summary: 'Create a token for an org, written to a file (operator break-glass)',
-    load: () => import('./commands/serve/token-create.js'),
-  },
-  {
-    name: 'replay start',
-    summary: 'Re-send stored events from a time window to the webhook',
-    load: () => import('./commands/replay/start.js'),
-  },
-  {
-    name: 'replay status',
-    summary: 'Show the replay job: state, window and progress',
-    load: () => import('./commands/replay/status.js'),
-  },
-  {
-    name: 'tail',
-    summary: 'Stream audit events live as they are recorded, optionally verifying each line',
-    load: () => import('./commands/tail.js'),
-  },
-  {
-    name: 'logs pull',
-    summary: 'Download raw signed audit logs of a time window as NDJSON (resumable)',
-    load: () => import('./commands/logs/pull.js'),
   },
   {
     name: 'verify',

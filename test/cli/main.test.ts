@@ -18,6 +18,20 @@ describe('CLI root', () => {
     vi.restoreAllMocks()
   })
 
+  it('lists a group of commands without loading any, and exits 2 when no verb is given', async () => {
+    const loads = registry.map((entry) => vi.spyOn(entry, 'load'))
+    const help = await runCli(['webhook', '--help'])
+    expect(help.exitCode).toBe(0)
+    for (const verb of ['get', 'set', 'enable', 'disable', 'status', 'test', 'listen'])
+      expect(help.stdout).toMatch(new RegExp(`^  ${verb} `, 'm'))
+    expect(help.stdout).not.toContain('help [command]')
+    const bare = await runCli(['webhook'])
+    expect(bare.exitCode).toBe(2)
+    expect(bare.stderr).toContain('Usage: konnect-audit webhook')
+    for (const load of loads) expect(load).not.toHaveBeenCalled()
+    vi.restoreAllMocks()
+  })
+
   it('shows a command help with its flags and examples', async () => {
     const run = await runCli(['verify', '--help'])
     expect(run.exitCode).toBe(0)

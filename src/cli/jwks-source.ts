@@ -53,6 +53,23 @@ async function fetchJwks(url: URL, token: string | undefined): Promise<string> {
   }
 }
 
+/**
+ * Whether the server answers 401 to this token. The JWKS route ignores a bad token (it never
+ * answers 401), so without this check a stale token would silently select the default org.
+ */
+async function isRejected(base: string, token: string): Promise<boolean> {
+  try {
+    const response = await request(`${base}/v1/whoami`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+    })
+    await response.body.dump()
+    return response.statusCode === 401
+  } catch {
+    return false
+  }
+}
+
 /** Where the JWKS of the server comes from when no --jwks is given (SPEC.md §9.7). */
 export interface ServerTarget {
   readonly server: string | undefined
@@ -66,8 +83,13 @@ export async function loadJwks(jwks: string | undefined, target: ServerTarget): 
       throw new UsageError('no keys to verify with: pass --jwks FILE|URL, or --server URL to use that server JWKS')
     }
     if (!target.token) target.warn('Warning: no token set, so the JWKS is fetched anonymously (the default org keys)')
-    const url = new URL(`${target.server.replace(/\/+$/, '')}/v2/audit-log-webhook/jwks.json`)
-    return { text: await fetchJwks(url, target.token), source: 'network' }
+    const base = target.server.replace(/\/+$/, '')
+    const url = new URL(`${base}/v2/audit-log-webhook/jwks.json`)
+    const text = await fetchJwks(url, target.token)
+    if (target.token && (await isRejected(base, target.token))) {
+      target.warn('Warning: the server rejects this token, so the JWKS came back anonymously (the default org keys)')
+    }
+    return { text, source: 'network' }
   }
   if (/^https?:\/\//i.test(jwks)) {
     const url = new URL(jwks)

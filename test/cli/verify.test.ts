@@ -284,6 +284,8 @@ describe('verify: keys', () => {
     const server = createServer((req, res) => {
       requests.push({ url: req.url ?? '', authorization: req.headers.authorization })
       if (req.url === '/missing') res.writeHead(404).end()
+      else if (req.url?.endsWith('/v1/whoami'))
+        res.writeHead(req.headers.authorization === 'Bearer kat_rejected' ? 401 : 200).end('{}')
       else res.writeHead(200, { 'content-type': 'application/json' }).end(TEST_JWKS)
     })
     let base = ''
@@ -311,8 +313,16 @@ describe('verify: keys', () => {
       const run = await runCli(['verify', VECTORS_LOG_PATH, '--json', '-q'], { env })
       expect(run.exitCode).toBe(0)
       expect(records(run.stdout).at(-1)).toMatchObject({ jwks_source: 'network' })
-      expect(requests).toEqual([{ url: '/prefix/v2/audit-log-webhook/jwks.json', authorization: 'Bearer kat_secret' }])
+      expect(requests).toEqual([
+        { url: '/prefix/v2/audit-log-webhook/jwks.json', authorization: 'Bearer kat_secret' },
+        { url: '/prefix/v1/whoami', authorization: 'Bearer kat_secret' },
+      ])
       expect(run.stderr).toBe('')
+      const rejected = await runCli(['verify', VECTORS_LOG_PATH, '-q'], {
+        env: { ...env, KONNECT_AUDIT_TOKEN: 'kat_rejected' },
+      })
+      expect(rejected.stderr).toContain('the server rejects this token')
+      expect(rejected.exitCode).toBe(0)
       const anonymous = await runCli(['--server', base, 'verify', VECTORS_LOG_PATH, '-q'])
       expect(anonymous.stderr).toContain('fetched anonymously')
       expect(anonymous.exitCode).toBe(0)

@@ -203,7 +203,6 @@ interface EventFilter {
   readonly orgId: string
   readonly afterSequence: number
   readonly throughSequence: number
-  readonly beforeSequence: number | null
   readonly tsGte: number | null
   readonly tsLte: number | null
   readonly type: string | null
@@ -236,7 +235,6 @@ const KEY_COLUMNS = `kid, org_id AS orgId, status, public_key AS publicKey, priv
   created_at AS createdAt, retired_at AS retiredAt`
 const EVENT_COLUMNS = 'sequence, type, event_ts_ms AS eventTsMs, rt, line'
 const EVENT_FILTER_WHERE = `org_id = @orgId AND sequence > @afterSequence AND sequence <= @throughSequence
-  AND (@beforeSequence IS NULL OR sequence < @beforeSequence)
   AND (@tsGte IS NULL OR event_ts_ms >= @tsGte) AND (@tsLte IS NULL OR event_ts_ms <= @tsLte)
   AND (@type IS NULL OR type = @type)`
 // The floor of event_ts to its bucket; the double modulo keeps it a floor for times before 1970,
@@ -592,11 +590,16 @@ function appendIn(s: Statements, orgId: string, nowMs: number, drafts: readonly 
 }
 
 function readEventsIn(s: Statements, query: EventQuery): StoredEvent[] {
+  // The "before" bound goes into the range the primary key is searched with: left as its own
+  // optional condition, a backward read would walk down from the head to it (O(store) per page).
+  const throughSequence =
+    query.beforeSequence === undefined
+      ? query.throughSequence
+      : Math.min(query.throughSequence, query.beforeSequence - 1)
   const filter: EventFilter = {
     orgId: query.orgId,
     afterSequence: query.afterSequence,
-    throughSequence: query.throughSequence,
-    beforeSequence: query.beforeSequence ?? null,
+    throughSequence,
     tsGte: query.tsGte ?? null,
     tsLte: query.tsLte ?? null,
     type: query.type ?? null,

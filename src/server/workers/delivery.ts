@@ -3,8 +3,7 @@
 // and 413 splits that core/delivery-plan decides. Loops are woken by the event bus and webhook
 // changes and backed by a clock-driven poll; one org's target is the unit a lease can wrap later.
 
-import type { Clock } from '../../core/clock.js'
-import type { AttemptVerdict, Random, RetryState } from '../../core/delivery-plan.js'
+import type { AttemptVerdict, RetryState } from '../../core/delivery-plan.js'
 import {
   batchDueAtMs,
   FRESH_RETRY_STATE,
@@ -14,53 +13,18 @@ import {
   planAfterFailure,
   retryStateOf,
 } from '../../core/delivery-plan.js'
-import type {
-  ConfiguredWebhook,
-  DeliveryAttempt,
-  EndpointSettings,
-  Store,
-  StoredEvent,
-  WebhookStatus,
-} from '../../store/store.js'
-import type { ResolveHostname } from '../outbound/endpoint-policy.js'
-import type { AttemptResult } from '../outbound/sender.js'
-import { EndpointSender } from '../outbound/sender.js'
+import type { ConfiguredWebhook, DeliveryAttempt, StoredEvent, WebhookStatus } from '../../store/store.js'
+import { outcomeOf, settingsOf } from '../outbound/webhook-sender.js'
 import { renderBatch } from '../services/delivery-lines.js'
 import type { EventBus } from '../services/event-bus.js'
-import type { SignerCache } from '../services/signers.js'
-import type { WorkerTimer } from './timer.js'
+import type { LoopStep, OrgLoopOptions } from './org-loop.js'
+import { OrgLoop } from './org-loop.js'
+import { OrgLoops } from './org-loops.js'
 
-/** How often every org is looked at even without a wake-up (SPEC.md §6.5's polling fallback). */
-const DELIVERY_POLL_INTERVAL_MS = 5000
+export type { DeliveryTimer } from './timer.js'
 
-/** The worker timer plus one-shot wake-ups for scheduled retries and batch windows. */
-export interface DeliveryTimer extends WorkerTimer {
-  /** Calls `task` once after `delayMs` unless the returned function is called first. */
-  after(delayMs: number, task: () => void): () => void
-}
-
-/** The part of the server's pino logger the worker writes to; no event bodies, no authorization. */
-export interface DeliveryLog {
-  info(details: Record<string, unknown>, message: string): void
-  warn(details: Record<string, unknown>, message: string): void
-  error(details: Record<string, unknown>, message: string): void
-}
-
-export interface DeliveryOptions {
-  readonly store: Store
-  readonly clock: Clock
-  readonly timer: DeliveryTimer
+export interface DeliveryOptions extends OrgLoopOptions {
   readonly bus: EventBus
-  readonly signers: SignerCache
-  readonly log: DeliveryLog
-  readonly allowInsecureEndpoints: boolean
-  /** Each attempt's budget (SPEC.md §6.2, 15 s); tests shorten it. */
-  readonly attemptTimeoutMs?: number
-  readonly pollIntervalMs?: number
-  /** The jitter source, [0, 1); Math.random unless a test fixes it. */
-  readonly random?: Random
-  /** Replaces the system resolver (tests). */
-  readonly resolve?: ResolveHostname
 }
 
 /** What a loop waits for before its next step; a bus announcement or webhook change may end it sooner. */
@@ -73,125 +37,29 @@ interface Wait {
 
 const PAUSED: Wait = { untilMs: null, headAtLeast: null }
 
-type Step = Wait | 'again' | 'done'
-
 /** Delivers one org's webhook; ends when the webhook is unconfigured or the worker stops. */
-class OrgDelivery {
-  /** True while a wake-up arrived that the loop has not stepped for yet. */
-  private wakePending = true
-  private waiting: { readonly wait: Wait; readonly resume: () => void } | null = null
-  private idleWaiters: Array<() => void> = []
-  private stopped = false
-  private ended = false
-  private inFlight: AbortController | null = null
+class OrgDelivery extends OrgLoop<Wait, DeliveryOptions> {
+  protected readonly name = 'delivery'
   /** The configuration the in-memory state below belongs to; a change starts it afresh. */
   private revision: number | null = null
-  private sender: EndpointSender | null = null
   /** The batch being retried or probed: the same events until they are delivered (SPEC.md §6.3). */
   private pending: readonly StoredEvent[] | null = null
   private retry: RetryState = FRESH_RETRY_STATE
   private batchLimit = MAX_BATCH_EVENTS
   /** After a 413, batches stay small until the events of the refused batch are delivered. */
   private splitThroughSequence = 0
-  readonly finished: Promise<void>
-
-  constructor(
-    readonly orgId: string,
-    private readonly options: DeliveryOptions,
-  ) {
-    this.finished = this.run()
-  }
-
-  /** True once the loop has stopped stepping; a later change needs a new loop. */
-  get isEnded(): boolean {
-    return this.ended
-  }
-
-  wake(): void {
-    this.wakePending = true
-    this.waiting?.resume()
-  }
 
   /** A commit announced the org's new head: only a loop waiting for events cares. */
   announce(headSequence: number): void {
-    if (this.waiting === null) this.wakePending = true
-    else if (this.waiting.wait.headAtLeast !== null && headSequence >= this.waiting.wait.headAtLeast) this.wake()
+    this.wakeIf((wait) => wait.headAtLeast !== null && headSequence >= wait.headAtLeast)
   }
 
-  /** Resolves once the loop waits with nothing due at the clock's time, or has ended. */
-  idle(): Promise<void> {
-    if (this.ended || (this.waiting !== null && !this.wakePending)) return Promise.resolve()
-    return new Promise((resolve) => this.idleWaiters.push(resolve))
-  }
-
-  /** Abandons the attempt in flight, if any, without moving the cursor, and waits for the loop to end. */
-  stop(): Promise<void> {
-    this.stopped = true
-    this.inFlight?.abort()
-    this.waiting?.resume()
-    return this.finished
-  }
-
-  private async run(): Promise<void> {
-    try {
-      while (!this.stopped) {
-        this.wakePending = false
-        const step = await this.stepLogged()
-        // A change may have arrived while the step found the webhook gone: look once more.
-        if (step === 'done' && !this.wakePending) break
-        if (step !== 'again' && step !== 'done') await this.sleep(step)
-      }
-    } finally {
-      this.ended = true
-      await this.sender?.close()
-      this.notifyIdle()
-    }
-  }
-
-  private async stepLogged(): Promise<Step> {
-    try {
-      return await this.step()
-    } catch (error) {
-      this.options.log.error(
-        { err: error, orgId: this.orgId },
-        'delivery step failed; it is retried after the poll interval',
-      )
-      return { untilMs: this.options.clock.now() + this.pollIntervalMs(), headAtLeast: null }
-    }
-  }
-
-  private pollIntervalMs(): number {
-    return this.options.pollIntervalMs ?? DELIVERY_POLL_INTERVAL_MS
-  }
-
-  private sleep(wait: Wait): Promise<void> {
-    const { clock, timer } = this.options
-    const nowMs = clock.now()
-    if (this.wakePending || this.stopped || (wait.untilMs !== null && wait.untilMs <= nowMs)) return Promise.resolve()
-    return new Promise((resolve) => {
-      // The poll interval bounds every timer, so a clock that jumps never leaves a loop asleep for long.
-      const cancelTimer =
-        wait.untilMs === null
-          ? () => {}
-          : timer.after(Math.min(wait.untilMs - nowMs, this.pollIntervalMs()), () => this.wake())
-      this.waiting = {
-        wait,
-        resume: () => {
-          cancelTimer()
-          this.waiting = null
-          resolve()
-        },
-      }
-      this.notifyIdle()
-    })
-  }
-
-  private notifyIdle(): void {
-    for (const resolve of this.idleWaiters.splice(0)) resolve()
+  protected override waitUntil(untilMs: number): Wait {
+    return { untilMs, headAtLeast: null }
   }
 
   /** One look at the webhook: wait for something, or make one attempt. */
-  private async step(): Promise<Step> {
+  protected override async step(): Promise<LoopStep<Wait>> {
     const webhook = await this.options.store.getWebhook(this.orgId)
     if (webhook === null) return 'done'
     this.follow(webhook)
@@ -214,8 +82,7 @@ class OrgDelivery {
     this.retry = retryStateOf(status, consecutiveFailures)
     this.batchLimit = MAX_BATCH_EVENTS
     this.splitThroughSequence = 0
-    void this.sender?.close()
-    this.sender = null
+    this.sender.reset()
   }
 
   /** The batch to send now: the pending one, or the events after the cursor once full or due. */
@@ -244,19 +111,14 @@ class OrgDelivery {
     const first = batch.events[0]
     const last = batch.events.at(-1)
     // A stop that came while rendering finds no attempt in flight to abort, so none may start.
-    if (first === undefined || last === undefined || this.stopped) return
+    if (first === undefined || last === undefined || this.isStopping) return
     this.pending = batch.events
     const atMs = clock.now()
-    this.inFlight = new AbortController()
-    const result = await this.senderFor(settings).send(
-      {
-        orgId: this.orgId,
-        delivery: { kind: 'live', firstSequence: first.sequence, lastSequence: last.sequence },
-        body: batch.body,
-      },
-      this.inFlight.signal,
-    )
-    this.inFlight = null
+    const result = await this.send(settings, {
+      orgId: this.orgId,
+      delivery: { kind: 'live', firstSequence: first.sequence, lastSequence: last.sequence },
+      body: batch.body,
+    })
     // Stopping: the batch is abandoned with the cursor where it was, and re-sent after a restart.
     if (result.failure === 'cancelled') return
     const attempt: DeliveryAttempt = { atMs, responseCode: result.statusCode, responseMessage: result.message }
@@ -316,93 +178,22 @@ class OrgDelivery {
     const { configRevision } = webhook.delivery
     return this.options.store.recordDeliveryFailure(this.orgId, { attempt, configRevision, status, nextAttemptAtMs })
   }
-
-  /** One sender per configuration, so its kept-alive connection follows the target. */
-  private senderFor(settings: EndpointSettings): EndpointSender {
-    const { allowInsecureEndpoints, attemptTimeoutMs, resolve } = this.options
-    this.sender ??= new EndpointSender(
-      {
-        url: settings.endpoint,
-        authorization: settings.authorization,
-        skipSslVerification: settings.skipSslVerification,
-      },
-      {
-        allowInsecure: allowInsecureEndpoints,
-        ...(attemptTimeoutMs === undefined ? {} : { timeoutMs: attemptTimeoutMs }),
-        ...(resolve === undefined ? {} : { resolve }),
-      },
-    )
-    return this.sender
-  }
-}
-
-function settingsOf(webhook: ConfiguredWebhook): EndpointSettings {
-  return webhook.target.mode === 'inline' ? webhook.target.settings : webhook.target.destination
-}
-
-function outcomeOf(result: AttemptResult) {
-  return { statusCode: result.statusCode, refusedByPolicy: result.failure === 'policy', retryAfter: result.retryAfter }
 }
 
 /** Runs one delivery loop per org with a configured webhook, for the server's lifetime. */
-export class DeliveryWorker {
-  private readonly loops = new Map<string, OrgDelivery>()
-  private readonly subscriptions: Array<() => void> = []
-  private stopped = false
+export class DeliveryWorker extends OrgLoops<OrgDelivery, DeliveryOptions> {
+  protected readonly name = 'delivery'
 
-  constructor(private readonly options: DeliveryOptions) {}
+  /** Loops start for newly configured webhooks; a loop whose org has none ends at its first step. */
+  protected override create(orgId: string): OrgDelivery {
+    return new OrgDelivery(orgId, this.options)
+  }
 
-  /** Subscribes to wake-ups, starts the poll and looks at every org once. */
-  start(): void {
-    const { bus, store, timer, pollIntervalMs = DELIVERY_POLL_INTERVAL_MS } = this.options
-    this.subscriptions.push(
+  protected override subscribe(): Array<() => void> {
+    const { bus, store } = this.options
+    return [
       bus.subscribe((orgId, headSequence) => this.loops.get(orgId)?.announce(headSequence)),
       store.onWebhookChange((orgId) => this.wake(orgId)),
-      timer.every(pollIntervalMs, () => void this.pollLogged()),
-    )
-    void this.pollLogged()
-  }
-
-  /**
-   * Wakes every org's loop and resolves once each waits with nothing due at the clock's current
-   * time: tests move their clock, then settle, instead of sleeping.
-   */
-  async settle(): Promise<void> {
-    await this.poll()
-    await Promise.all([...this.loops.values()].map((loop) => loop.idle()))
-  }
-
-  /** Stops waking loops, abandons attempts in flight (cursors stay) and waits for every loop to end. */
-  async stop(): Promise<void> {
-    this.stopped = true
-    for (const unsubscribe of this.subscriptions.splice(0)) unsubscribe()
-    await Promise.all([...this.loops.values()].map((loop) => loop.stop()))
-  }
-
-  private async pollLogged(): Promise<void> {
-    try {
-      await this.poll()
-    } catch (error) {
-      this.options.log.error({ err: error }, 'delivery poll failed; the next one retries')
-    }
-  }
-
-  /** Loops start here for newly configured webhooks; a loop whose org has none ends at its first step. */
-  private async poll(): Promise<void> {
-    for (const org of await this.options.store.listOrgs()) this.wake(org.id)
-  }
-
-  private wake(orgId: string): void {
-    if (this.stopped) return
-    const loop = this.loops.get(orgId)
-    if (loop !== undefined && !loop.isEnded) {
-      loop.wake()
-      return
-    }
-    const started = new OrgDelivery(orgId, this.options)
-    this.loops.set(orgId, started)
-    void started.finished.then(() => {
-      if (this.loops.get(orgId) === started) this.loops.delete(orgId)
-    })
+    ]
   }
 }

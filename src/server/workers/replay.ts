@@ -4,8 +4,7 @@
 // 413 splits and the quick retries only, committing the job's own cursor and progress after each
 // 2xx. It never reads or moves the live delivery cursor.
 
-import type { Clock } from '../../core/clock.js'
-import type { AttemptVerdict, Random, RetryState } from '../../core/delivery-plan.js'
+import type { AttemptVerdict, RetryState } from '../../core/delivery-plan.js'
 import {
   FRESH_RETRY_STATE,
   halvedBatchLimit,
@@ -13,40 +12,19 @@ import {
   MAX_BATCH_EVENTS,
   planAfterFailure,
 } from '../../core/delivery-plan.js'
-import type { ConfiguredWebhook, EndpointSettings, ReplayJob, Store, StoredEvent } from '../../store/store.js'
+import type { ConfiguredWebhook, ReplayJob, StoredEvent } from '../../store/store.js'
 import { ACTIVE_REPLAY_STATUSES } from '../../store/store.js'
-import type { ResolveHostname } from '../outbound/endpoint-policy.js'
 import type { AttemptResult } from '../outbound/sender.js'
-import { EndpointSender } from '../outbound/sender.js'
+import { outcomeOf, settingsOf } from '../outbound/webhook-sender.js'
 import { renderBatch } from '../services/delivery-lines.js'
-import type { SignerCache } from '../services/signers.js'
-import type { DeliveryLog, DeliveryTimer } from './delivery.js'
+import type { LoopStep, LoopWait, OrgLoopOptions } from './org-loop.js'
+import { OrgLoop } from './org-loop.js'
+import { OrgLoops } from './org-loops.js'
 
-/** How often every org is looked at even without a wake-up (another process may have submitted a job). */
-const REPLAY_POLL_INTERVAL_MS = 5000
-
-export interface ReplayOptions {
-  readonly store: Store
-  readonly clock: Clock
-  readonly timer: DeliveryTimer
-  readonly signers: SignerCache
-  readonly log: DeliveryLog
-  readonly allowInsecureEndpoints: boolean
-  /** Each attempt's budget (SPEC.md §6.2, 15 s); tests shorten it. */
-  readonly attemptTimeoutMs?: number
-  readonly pollIntervalMs?: number
-  /** The jitter source, [0, 1); Math.random unless a test fixes it. */
-  readonly random?: Random
-  /** Replaces the system resolver (tests). */
-  readonly resolve?: ResolveHostname
-}
+export type ReplayOptions = OrgLoopOptions
 
 /** What a loop waits for: a clock time (a quick retry), or only a wake-up (null). */
-interface Wait {
-  readonly untilMs: number | null
-}
-
-type Step = Wait | 'again' | 'done'
+type Wait = LoopWait
 
 /** A job in `running`, whose selection is fixed. */
 type RunningJob = ReplayJob & { readonly throughSequence: number }
@@ -55,117 +33,25 @@ type RunningJob = ReplayJob & { readonly throughSequence: number }
 type NextBatch = { readonly events: readonly StoredEvent[] } | { readonly failure: string }
 
 /** Runs one org's replay job to its end; ends when the org has no active job or the worker stops. */
-class OrgReplay {
-  /** True while a wake-up arrived that the loop has not stepped for yet. */
-  private wakePending = true
-  private waiting: { readonly resume: () => void } | null = null
-  private idleWaiters: Array<() => void> = []
-  private stopped = false
-  private ended = false
-  private inFlight: AbortController | null = null
+class OrgReplay extends OrgLoop<Wait, ReplayOptions> {
+  protected readonly name = 'replay'
   /** The job the in-memory state below belongs to; a new job starts it afresh. */
   private jobId: string | null = null
   /** The webhook configuration the sender belongs to; a change makes a new sender and fresh retries. */
   private revision: number | null = null
-  private sender: EndpointSender | null = null
   private retry: RetryState = FRESH_RETRY_STATE
   /** When the failed batch is retried; null = no retry scheduled. */
   private retryAtMs: number | null = null
   private batchLimit = MAX_BATCH_EVENTS
   /** After a 413, batches stay small until the events of the refused batch are delivered. */
   private splitThroughSequence = 0
-  readonly finished: Promise<void>
 
-  constructor(
-    readonly orgId: string,
-    private readonly options: ReplayOptions,
-  ) {
-    this.finished = this.run()
-  }
-
-  /** True once the loop has stopped stepping; a later job needs a new loop. */
-  get isEnded(): boolean {
-    return this.ended
-  }
-
-  wake(): void {
-    this.wakePending = true
-    this.waiting?.resume()
-  }
-
-  /** Resolves once the loop waits with nothing due at the clock's time, or has ended. */
-  idle(): Promise<void> {
-    if (this.ended || (this.waiting !== null && !this.wakePending)) return Promise.resolve()
-    return new Promise((resolve) => this.idleWaiters.push(resolve))
-  }
-
-  /** Abandons the attempt in flight (the job stays running, resumed from its cursor later) and waits for the end. */
-  stop(): Promise<void> {
-    this.stopped = true
-    this.inFlight?.abort()
-    this.waiting?.resume()
-    return this.finished
-  }
-
-  private async run(): Promise<void> {
-    try {
-      while (!this.stopped) {
-        this.wakePending = false
-        const step = await this.stepLogged()
-        // A job may have been submitted while the step found none: look once more.
-        if (step === 'done' && !this.wakePending) break
-        if (step !== 'again' && step !== 'done') await this.sleep(step)
-      }
-    } finally {
-      this.ended = true
-      await this.sender?.close()
-      this.notifyIdle()
-    }
-  }
-
-  private async stepLogged(): Promise<Step> {
-    try {
-      return await this.step()
-    } catch (error) {
-      this.options.log.error(
-        { err: error, orgId: this.orgId },
-        'replay step failed; it is retried after the poll interval',
-      )
-      return { untilMs: this.options.clock.now() + this.pollIntervalMs() }
-    }
-  }
-
-  private pollIntervalMs(): number {
-    return this.options.pollIntervalMs ?? REPLAY_POLL_INTERVAL_MS
-  }
-
-  private sleep(wait: Wait): Promise<void> {
-    const { clock, timer } = this.options
-    const nowMs = clock.now()
-    if (this.wakePending || this.stopped || (wait.untilMs !== null && wait.untilMs <= nowMs)) return Promise.resolve()
-    return new Promise((resolve) => {
-      // The poll interval bounds every timer, so a clock that jumps never leaves a loop asleep for long.
-      const cancelTimer =
-        wait.untilMs === null
-          ? () => {}
-          : timer.after(Math.min(wait.untilMs - nowMs, this.pollIntervalMs()), () => this.wake())
-      this.waiting = {
-        resume: () => {
-          cancelTimer()
-          this.waiting = null
-          resolve()
-        },
-      }
-      this.notifyIdle()
-    })
-  }
-
-  private notifyIdle(): void {
-    for (const resolve of this.idleWaiters.splice(0)) resolve()
+  protected override waitUntil(untilMs: number): Wait {
+    return { untilMs }
   }
 
   /** One look at the job: advance its state, wait for a retry, or make one attempt. */
-  private async step(): Promise<Step> {
+  protected override async step(): Promise<LoopStep<Wait>> {
     const { store, clock } = this.options
     const job = await store.getReplayJob(this.orgId)
     if (job === null || !ACTIVE_REPLAY_STATUSES.includes(job.status)) return 'done'
@@ -181,16 +67,16 @@ class OrgReplay {
       return 'again'
     }
     if (job.status === 'pending') {
-      await this.start(job, nowMs)
+      await this.startJob(job, nowMs)
       return 'again'
     }
     // The store's schema makes a running job without its bound impossible; never spin on one.
     if (job.throughSequence === null) throw new Error(`the running replay job of org ${this.orgId} has no selection`)
     this.followWebhook(webhook)
-    return this.send({ ...job, throughSequence: job.throughSequence }, webhook)
+    return this.sendNext({ ...job, throughSequence: job.throughSequence }, webhook)
   }
 
-  private async start(job: ReplayJob, nowMs: number): Promise<void> {
+  private async startJob(job: ReplayJob, nowMs: number): Promise<void> {
     const started = await this.options.store.startReplayJob(this.orgId, job.id, nowMs)
     if (started === null) return
     this.options.log.info(
@@ -199,7 +85,7 @@ class OrgReplay {
     )
   }
 
-  private async send(job: RunningJob, webhook: ConfiguredWebhook): Promise<Step> {
+  private async sendNext(job: RunningJob, webhook: ConfiguredWebhook): Promise<LoopStep<Wait>> {
     const { store, clock } = this.options
     if (this.retryAtMs !== null && this.retryAtMs > clock.now()) return { untilMs: this.retryAtMs }
     const next = await this.nextBatch(job)
@@ -272,13 +158,12 @@ class OrgReplay {
     const batch = await renderBatch(events, settings.logFormat, () => signers.signerFor(this.orgId), this.batchLimit)
     const last = batch.events.at(-1)
     // A stop that came while rendering finds no attempt in flight to abort, so none may start.
-    if (last === undefined || this.stopped) return
-    this.inFlight = new AbortController()
-    const result = await this.senderFor(settings).send(
-      { orgId: this.orgId, delivery: { kind: 'replay' }, body: batch.body },
-      this.inFlight.signal,
-    )
-    this.inFlight = null
+    if (last === undefined || this.isStopping) return
+    const result = await this.send(settings, {
+      orgId: this.orgId,
+      delivery: { kind: 'replay' },
+      body: batch.body,
+    })
     // Stopping: the job stays running with its cursor where it was, and resumes after a restart.
     if (result.failure === 'cancelled') return
     const verdict = judgeAttempt(outcomeOf(result), batch.events.length, clock.now())
@@ -335,36 +220,9 @@ class OrgReplay {
     if (configRevision === this.revision) return
     const changed = this.revision !== null
     this.revision = configRevision
-    void this.sender?.close()
-    this.sender = null
+    this.sender.reset()
     if (changed) this.resetAttempts()
   }
-
-  /** One sender per configuration, separate from live delivery's, so the two never share a connection. */
-  private senderFor(settings: EndpointSettings): EndpointSender {
-    const { allowInsecureEndpoints, attemptTimeoutMs, resolve } = this.options
-    this.sender ??= new EndpointSender(
-      {
-        url: settings.endpoint,
-        authorization: settings.authorization,
-        skipSslVerification: settings.skipSslVerification,
-      },
-      {
-        allowInsecure: allowInsecureEndpoints,
-        ...(attemptTimeoutMs === undefined ? {} : { timeoutMs: attemptTimeoutMs }),
-        ...(resolve === undefined ? {} : { resolve }),
-      },
-    )
-    return this.sender
-  }
-}
-
-function settingsOf(webhook: ConfiguredWebhook): EndpointSettings {
-  return webhook.target.mode === 'inline' ? webhook.target.settings : webhook.target.destination
-}
-
-function outcomeOf(result: AttemptResult) {
-  return { statusCode: result.statusCode, refusedByPolicy: result.failure === 'policy', retryAfter: result.retryAfter }
 }
 
 function prunedText(missing: number): string {
@@ -378,65 +236,20 @@ function answerText(result: AttemptResult): string {
 }
 
 /** Runs the replay job of every org that has an active one, for the server's lifetime. */
-export class ReplayWorker {
-  private readonly loops = new Map<string, OrgReplay>()
-  private readonly subscriptions: Array<() => void> = []
-  private stopped = false
+export class ReplayWorker extends OrgLoops<OrgReplay, ReplayOptions> {
+  protected readonly name = 'replay'
 
-  constructor(private readonly options: ReplayOptions) {}
+  /** Loops start for jobs submitted elsewhere or left running by a stop; one without a job ends at once. */
+  protected override create(orgId: string): OrgReplay {
+    return new OrgReplay(orgId, this.options)
+  }
 
-  /** Subscribes to submissions and webhook changes, starts the poll and looks at every org once. */
-  start(): void {
-    const { store, timer, pollIntervalMs = REPLAY_POLL_INTERVAL_MS } = this.options
-    this.subscriptions.push(
+  protected override subscribe(): Array<() => void> {
+    const { store } = this.options
+    return [
       store.onReplayJobSubmitted((orgId) => this.wake(orgId)),
       // A webhook disabled or unconfigured mid-job fails the job at once, even while a retry waits.
       store.onWebhookChange((orgId) => this.loops.get(orgId)?.wake()),
-      timer.every(pollIntervalMs, () => void this.pollLogged()),
-    )
-    void this.pollLogged()
-  }
-
-  /**
-   * Wakes every org's loop and resolves once each waits with nothing due at the clock's current
-   * time or has ended: tests move their clock, then settle, instead of sleeping.
-   */
-  async settle(): Promise<void> {
-    await this.poll()
-    await Promise.all([...this.loops.values()].map((loop) => loop.idle()))
-  }
-
-  /** Stops waking loops, abandons attempts in flight (jobs stay running) and waits for every loop to end. */
-  async stop(): Promise<void> {
-    this.stopped = true
-    for (const unsubscribe of this.subscriptions.splice(0)) unsubscribe()
-    await Promise.all([...this.loops.values()].map((loop) => loop.stop()))
-  }
-
-  private async pollLogged(): Promise<void> {
-    try {
-      await this.poll()
-    } catch (error) {
-      this.options.log.error({ err: error }, 'replay poll failed; the next one retries')
-    }
-  }
-
-  /** Loops start here for jobs submitted elsewhere or left running by a stop; one without a job ends at once. */
-  private async poll(): Promise<void> {
-    for (const org of await this.options.store.listOrgs()) this.wake(org.id)
-  }
-
-  private wake(orgId: string): void {
-    if (this.stopped) return
-    const loop = this.loops.get(orgId)
-    if (loop !== undefined && !loop.isEnded) {
-      loop.wake()
-      return
-    }
-    const started = new OrgReplay(orgId, this.options)
-    this.loops.set(orgId, started)
-    void started.finished.then(() => {
-      if (this.loops.get(orgId) === started) this.loops.delete(orgId)
-    })
+    ]
   }
 }

@@ -7,3 +7,9 @@ export interface WorkerTimer {
   /** Resolves once pending I/O has had its turn, so long work lets requests through between transactions. */
   yieldToIo(): Promise<void>
 }
+
+/** The worker timer plus one-shot wake-ups for scheduled retries and batch windows. */
+export interface DeliveryTimer extends WorkerTimer {
+  /** Calls `task` once after `delayMs` unless the returned function is called first. */
+  after(delayMs: number, task: () => void): () => void
+}

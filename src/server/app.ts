@@ -83,7 +83,6 @@ export async function buildApp(services: Services, log: LogDestination): Promise
   registerProblemHandlers(app)
   // Open SSE streams would keep close() waiting; clients resume with Last-Event-ID (DESIGN.md §5).
   app.addHook('preClose', async () => liveStreamsOf(services).endAll())
-  app.addHook('onClose', async () => services.writer.close())
 
   const trusted = trustedProxies(services.config.trustProxy)
   const register = (scope: FastifyInstance, route: RouteDefinition) =>

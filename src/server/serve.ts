@@ -117,6 +117,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
         await delivery.stop()
         await replay.stop()
         await pruning.stop()
+        await services.signers.close()
         await openStore.close()
         releaseLock()
       },

@@ -185,7 +185,7 @@ async function storedBySequence(sequences: readonly number[]): Promise<StoredEve
 
 /** The lines live delivery would send for these events now (CEF signed with the active key). */
 async function liveLines(events: readonly StoredEvent[], format: LogFormat): Promise<string[]> {
-  const batch = await renderBatch(events, format, () => server.services.signers.signerFor(orgId), events.length)
+  const batch = await renderBatch(events, format, { signers: server.services.signers, orgId }, events.length)
   return batch.body.toString('utf8').split('\n').slice(0, -1)
 }
 

@@ -1,11 +1,13 @@
 // Owns the body of a delivery request (SPEC.md §4.2–§4.3, §6.1): stored lines rendered in the
 // target's format (JSON spliced, CPS wrapped, CEF rendered and signed now with the org's active
-// key), each ending "\n", cut to the batch limits. It sends nothing and keeps no state.
+// key, on the signing workers), each ending "\n", cut to the batch limits. It sends nothing.
 
+import { unsignedCefLine } from '../../core/cef.js'
 import { batchLineCount } from '../../core/delivery-plan.js'
-import type { Signer } from '../../core/signing.js'
+import { eventOfStoredLine } from '../../core/stored-line.js'
 import type { LogFormat, StoredEvent } from '../../store/store.js'
-import { lineRendererFor } from './stream-frames.js'
+import type { SignerCache } from './signers.js'
+import { cpsLineOf } from './stream-frames.js'
 
 const NEWLINE = 0x0a
 
@@ -16,18 +18,29 @@ export interface RenderedBatch {
   readonly body: Buffer
 }
 
+/** CEF lines of stored events, all signed with the org's active key in one batch on the workers. */
+async function cefLines(events: readonly StoredEvent[], signers: SignerCache, orgId: string): Promise<Buffer[]> {
+  const key = await signers.activeKey(orgId)
+  const unsigned = events.map((event) => unsignedCefLine(eventOfStoredLine(event.line)))
+  const signatures = await signers.signOnWorkers(key, unsigned)
+  return unsigned.map((line, i) => Buffer.from(`${line} sig=${signatures[i]}`, 'utf8'))
+}
+
 /**
  * Renders the longest prefix of `events` that fits one batch of at most `maxEvents` lines and
- * 1 MiB. `currentSigner` is asked only for CEF, once, so every line of a batch has the same key.
+ * 1 MiB; every CEF line of a batch is signed with the same key.
  */
 export async function renderBatch(
   events: readonly StoredEvent[],
   format: LogFormat,
-  currentSigner: () => Promise<Signer>,
+  signer: { readonly signers: SignerCache; readonly orgId: string },
   maxEvents: number,
 ): Promise<RenderedBatch> {
-  const render = await lineRendererFor(format, currentSigner)
-  const lines = events.slice(0, maxEvents).map((event) => render(event.line))
+  const candidates = events.slice(0, maxEvents)
+  const lines =
+    format === 'cef'
+      ? await cefLines(candidates, signer.signers, signer.orgId)
+      : candidates.map((event) => (format === 'cps' ? cpsLineOf(event.line) : event.line))
   const count = batchLineCount(
     lines.map((line) => line.length),
     maxEvents,

@@ -7,7 +7,6 @@
 
 import type { CommittedEvent, EventDraft, Store } from '../../store/store.js'
 import type { EventBus } from './event-bus.js'
-import { SigningPool } from './signing-pool.js'
 
 /**
  * How far ahead of "now" a presigned batch's rt lies: signing 100 events takes about 3 ms, and the
@@ -23,19 +22,12 @@ interface Lane {
 
 export class EventWriter {
   private readonly lanes = new Map<string, Lane>()
-  private pool: SigningPool | null = null
 
   constructor(
     private readonly store: Store,
     private readonly bus: EventBus,
     private readonly nowMs: () => number,
   ) {}
-
-  /** The signing workers, started on first use. */
-  get signingPool(): SigningPool {
-    this.pool ??= new SigningPool()
-    return this.pool
-  }
 
   /**
    * Runs `prepare` at once with the batch's commit time, then `issue` in call order once the
@@ -83,10 +75,5 @@ export class EventWriter {
   announce(orgId: string, committed: readonly CommittedEvent[]): void {
     const head = committed.at(-1)
     if (head) this.bus.announce(orgId, head.sequence)
-  }
-
-  async close(): Promise<void> {
-    await this.pool?.close()
-    this.pool = null
   }
 }

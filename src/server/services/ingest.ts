@@ -227,7 +227,7 @@ async function presignedDrafts(services: Services, orgId: string, items: readonl
   const traceIds = traceIdsFor(items)
   const events = items.map((item, index) => buildEvent(item, { orgId, traceId: traceIds[index] as TraceId, rt }))
   const unsigned = events.map(unsignedJsonLine)
-  const signatures = await services.writer.signingPool.sign(key, unsigned)
+  const signatures = await services.signers.signOnWorkers(key, unsigned)
   return events.map(
     (event, index): EventDraft => ({
       type: event.type,

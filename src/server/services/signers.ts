@@ -7,6 +7,7 @@ import { jwkOf } from '../../core/jwks.js'
 import type { Signer } from '../../core/signing.js'
 import { createSigner, generatePrivateKey, kidOf, rawPublicKeyOf } from '../../core/signing.js'
 import type { KeyRecord, Store } from '../../store/store.js'
+import { SigningPool } from './signing-pool.js'
 
 export function newKeyRecord(orgId: string, nowMs: number): KeyRecord {
   const privateKey = generatePrivateKey()
@@ -31,8 +32,22 @@ export interface ActiveKey {
 
 export class SignerCache {
   private readonly keys = new Map<string, Promise<ActiveKey>>()
+  private pool: SigningPool | null = null
+  private closed = false
 
   constructor(private readonly store: Store) {}
+
+  /** Signs UTF-8 lines with `key` on the signing workers (started on first use). */
+  signOnWorkers(key: ActiveKey, lines: readonly string[]): Promise<readonly string[]> {
+    if (this.closed) return Promise.reject(new Error('the server is stopping; nothing more is signed'))
+    this.pool ??= new SigningPool()
+    return this.pool.sign(key, lines)
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await this.pool?.close()
+  }
 
   activeKey(orgId: string): Promise<ActiveKey> {
     let key = this.keys.get(orgId)

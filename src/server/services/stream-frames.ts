@@ -21,7 +21,8 @@ const FRAME_END = Buffer.from('\n\n')
 export type LineRenderer = (storedLine: Buffer) => Buffer
 
 const storedJson: LineRenderer = (line) => line
-const cpsOf: LineRenderer = (line) => Buffer.concat([CPS_PREFIX_BYTES, line, CPS_SUFFIX_BYTES])
+/** `{"event":` + the stored line + `}` (SPEC.md §4.3). */
+export const cpsLineOf: LineRenderer = (line) => Buffer.concat([CPS_PREFIX_BYTES, line, CPS_SUFFIX_BYTES])
 
 /**
  * The renderer for a format. Only CEF needs a key, so the org's signer is fetched only then; call
@@ -29,7 +30,7 @@ const cpsOf: LineRenderer = (line) => Buffer.concat([CPS_PREFIX_BYTES, line, CPS
  */
 export async function lineRendererFor(format: LineFormat, currentSigner: () => Promise<Signer>): Promise<LineRenderer> {
   if (format === 'json') return storedJson
-  if (format === 'cps') return cpsOf
+  if (format === 'cps') return cpsLineOf
   const signer = await currentSigner()
   return (line) => Buffer.from(renderCefLine(eventOfStoredLine(line), signer), 'utf8')
 }

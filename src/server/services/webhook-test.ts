@@ -143,7 +143,7 @@ export async function testWebhook(services: Services, request: TestRequest, body
   const allowInsecure = config.allowInsecureEndpoints
   const settings = await settingsUnderTest(store, request.orgId, body, allowInsecure)
   const event = await authorizationLine(store, request)
-  const batch = await renderBatch([event], settings.logFormat, () => signers.signerFor(request.orgId), 1)
+  const batch = await renderBatch([event], settings.logFormat, { signers, orgId: request.orgId }, 1)
   const sender = new EndpointSender(
     {
       url: settings.endpoint,

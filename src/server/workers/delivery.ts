@@ -107,7 +107,7 @@ class OrgDelivery extends OrgLoop<Wait, DeliveryOptions> {
   private async attempt(webhook: ConfiguredWebhook, events: readonly StoredEvent[]): Promise<void> {
     const { clock, signers } = this.options
     const settings = settingsOf(webhook)
-    const batch = await renderBatch(events, settings.logFormat, () => signers.signerFor(this.orgId), this.batchLimit)
+    const batch = await renderBatch(events, settings.logFormat, { signers, orgId: this.orgId }, this.batchLimit)
     const first = batch.events[0]
     const last = batch.events.at(-1)
     // A stop that came while rendering finds no attempt in flight to abort, so none may start.

@@ -155,7 +155,7 @@ class OrgReplay extends OrgLoop<Wait, ReplayOptions> {
   private async attempt(job: RunningJob, webhook: ConfiguredWebhook, events: readonly StoredEvent[]): Promise<void> {
     const { clock, signers } = this.options
     const settings = settingsOf(webhook)
-    const batch = await renderBatch(events, settings.logFormat, () => signers.signerFor(this.orgId), this.batchLimit)
+    const batch = await renderBatch(events, settings.logFormat, { signers, orgId: this.orgId }, this.batchLimit)
     const last = batch.events.at(-1)
     // A stop that came while rendering finds no attempt in flight to abort, so none may start.
     if (last === undefined || this.isStopping) return

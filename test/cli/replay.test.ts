@@ -12,7 +12,6 @@ import { run as runStatus, type definition as statusDefinition } from '../../src
 import type { OptionsOf } from '../../src/cli/define-command.js'
 import { errorText, exitCodeFor } from '../../src/cli/errors.js'
 import { createFactory } from '../../src/cli/factory.js'
-import type { DeliveryTimer } from '../../src/server/workers/delivery.js'
 import { ReplayWorker } from '../../src/server/workers/replay.js'
 import type { Receiver } from '../helpers/receiver.js'
 import { answer, ok, startReceiver } from '../helpers/receiver.js'
@@ -22,22 +21,13 @@ import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
 import { eventsOfTrace } from '../helpers/stored-events.js'
 import { tempDir } from '../helpers/temp-files.js'
+import { manualTimer, testClock } from '../helpers/test-clock.js'
 
 const HOUR_MS = 3_600_000
 const NEVER = '0001-01-01T00:00:00Z'
 const utcSeconds = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`
 
-const clock = {
-  nowMs: Math.floor(Date.now() / 1000) * 1000,
-  now() {
-    return this.nowMs
-  },
-}
-const manualTimer: DeliveryTimer = {
-  every: () => () => {},
-  after: () => () => {},
-  yieldToIo: () => new Promise((resolve) => setImmediate(resolve)),
-}
+const clock = testClock(Math.floor(Date.now() / 1000) * 1000)
 const home = tempDir('ka-replay-')
 
 let server: TestServer

@@ -8,13 +8,9 @@ import { runCli } from '../helpers/run-cli.js'
 import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
 import { tempDir } from '../helpers/temp-files.js'
+import { testClock } from '../helpers/test-clock.js'
 
-const clock = {
-  nowMs: Math.floor(Date.now() / 1000) * 1000,
-  now() {
-    return this.nowMs
-  },
-}
+const clock = testClock(Math.floor(Date.now() / 1000) * 1000)
 const SECRET = 'Splunk 6c1e0f5a-webhook-secret-value'
 const ENDPOINT = 'http://127.0.0.1:9/konnect'
 const UNCONFIGURED = {

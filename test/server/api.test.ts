@@ -4,13 +4,9 @@ import { LineVerifier } from '../../src/core/verify.js'
 import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
 import { eventsOfTrace, storedEvents } from '../helpers/stored-events.js'
+import { testClock } from '../helpers/test-clock.js'
 
-const clock = {
-  nowMs: Date.UTC(2026, 10, 26, 9, 0, 0),
-  now() {
-    return this.nowMs
-  },
-}
+const clock = testClock(Date.UTC(2026, 10, 26, 9, 0, 0))
 let server: TestServer
 let orgId: string
 

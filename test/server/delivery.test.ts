@@ -8,7 +8,7 @@ import nacl from 'tweetnacl'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { extractSigned } from '../../src/core/extract.js'
 import { PRESIGN_LEAD_MS } from '../../src/server/services/event-writer.js'
-import type { DeliveryOptions, DeliveryTimer } from '../../src/server/workers/delivery.js'
+import type { DeliveryOptions } from '../../src/server/workers/delivery.js'
 import { DeliveryWorker } from '../../src/server/workers/delivery.js'
 import type { StoredEvent } from '../../src/store/store.js'
 import type { ReceivedRequest, Receiver, Reply } from '../helpers/receiver.js'
@@ -16,6 +16,7 @@ import { answer, ok, startReceiver } from '../helpers/receiver.js'
 import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
 import { eventsOfTrace } from '../helpers/stored-events.js'
+import { manualTimer, strictWorkerLog, testClock } from '../helpers/test-clock.js'
 
 const T0 = Date.UTC(2026, 10, 26, 9, 0, 0)
 const SECOND_MS = 1000
@@ -24,28 +25,10 @@ const AUTHORIZATION = 'Splunk 6c1e0f5a-secret'
 const iso = (ms: number) => new Date(ms).toISOString()
 const msOf = (timestamp: string) => Date.parse(timestamp)
 
-const clock = {
-  nowMs: T0,
-  now() {
-    return this.nowMs
-  },
-}
-
-/** Never fires: the test moves the clock and settles the worker instead. */
-const manualTimer: DeliveryTimer = {
-  every: () => () => {},
-  after: () => () => {},
-  yieldToIo: () => new Promise((resolve) => setImmediate(resolve)),
-}
+const clock = testClock(T0)
 
 const warnings: string[] = []
-const log = {
-  info: () => {},
-  warn: (_details: Record<string, unknown>, message: string) => void warnings.push(message),
-  error: (details: Record<string, unknown>, message: string) => {
-    throw new Error(`delivery logged an error: ${message} ${String(details.err)}`)
-  },
-}
+const log = strictWorkerLog('delivery', warnings)
 
 let server: TestServer
 let orgId: string

@@ -9,14 +9,10 @@ import { MAX_DESTINATIONS_PER_ORG } from '../../src/server/services/destinations
 import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
 import { storedEvents } from '../helpers/stored-events.js'
+import { testClock } from '../helpers/test-clock.js'
 
 const T0 = Date.UTC(2026, 10, 20, 10, 0, 0)
-const clock = {
-  nowMs: T0,
-  now() {
-    return this.nowMs
-  },
-}
+const clock = testClock(T0)
 const LIST = '/v3/audit-log-destinations'
 
 let server: TestServer

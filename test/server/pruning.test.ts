@@ -11,21 +11,12 @@ import type { Store } from '../../src/store/store.js'
 import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
 import { eventsOfTrace, storedEvents } from '../helpers/stored-events.js'
+import { testClock } from '../helpers/test-clock.js'
 
 const MINUTE_MS = 60_000
 const HOUR_MS = 60 * MINUTE_MS
 const T0 = Date.UTC(2026, 10, 26, 12, 0, 0)
 const iso = (ms: number) => new Date(ms).toISOString()
-
-/** A clock the test moves by hand. */
-function testClock() {
-  return {
-    nowMs: T0,
-    now() {
-      return this.nowMs
-    },
-  }
-}
 
 function authz(principalId: string, eventTsMs?: number) {
   return {
@@ -91,7 +82,7 @@ async function gapOfStream(server: TestServer, lastEventId: number): Promise<unk
 }
 
 describe('retention pruning on a server (--retention 1h)', () => {
-  const clock = testClock()
+  const clock = testClock(T0)
   let server: TestServer
   let orgId: string
   let cursorAtConfiguration: number
@@ -226,7 +217,7 @@ function recordingLog() {
 const settled = () => new Promise((resolve) => setImmediate(resolve))
 
 describe('PruningWorker', () => {
-  const clock = testClock()
+  const clock = testClock(T0)
   let server: TestServer
   let orgId: string
 

@@ -1,13 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
+import { testClock } from '../helpers/test-clock.js'
 
-const clock = {
-  nowMs: Date.UTC(2026, 10, 26, 12, 0, 0),
-  now() {
-    return this.nowMs
-  },
-}
+const clock = testClock(Date.UTC(2026, 10, 26, 12, 0, 0))
 let server: TestServer
 let auditor: string
 

@@ -8,7 +8,6 @@ import nacl from 'tweetnacl'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { extractSigned } from '../../src/core/extract.js'
 import { renderBatch } from '../../src/server/services/delivery-lines.js'
-import type { DeliveryTimer } from '../../src/server/workers/delivery.js'
 import { DeliveryWorker } from '../../src/server/workers/delivery.js'
 import type { ReplayOptions } from '../../src/server/workers/replay.js'
 import { ReplayWorker } from '../../src/server/workers/replay.js'
@@ -18,6 +17,7 @@ import { answer, ok, startReceiver } from '../helpers/receiver.js'
 import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
 import { eventsOfTrace } from '../helpers/stored-events.js'
+import { manualTimer, strictWorkerLog, testClock } from '../helpers/test-clock.js'
 
 const T0 = Date.UTC(2026, 10, 26, 9, 0, 0)
 const SECOND_MS = 1000
@@ -29,28 +29,10 @@ const NEVER = '0001-01-01T00:00:00Z'
 const iso = (ms: number) => new Date(ms).toISOString()
 const isoSeconds = (ms: number) => `${iso(ms).slice(0, 19)}Z`
 
-const clock = {
-  nowMs: T0,
-  now() {
-    return this.nowMs
-  },
-}
-
-/** Never fires: the test moves the clock and settles the worker instead. */
-const manualTimer: DeliveryTimer = {
-  every: () => () => {},
-  after: () => () => {},
-  yieldToIo: () => new Promise((resolve) => setImmediate(resolve)),
-}
+const clock = testClock(T0)
 
 const warnings: string[] = []
-const log = {
-  info: () => {},
-  warn: (_details: Record<string, unknown>, message: string) => void warnings.push(message),
-  error: (details: Record<string, unknown>, message: string) => {
-    throw new Error(`replay logged an error: ${message} ${String(details.err)}`)
-  },
-}
+const log = strictWorkerLog('replay', warnings)
 
 let server: TestServer
 let orgId: string

@@ -1,13 +1,11 @@
 // `serve --tls-cert F --tls-key F` (SPEC.md §5.1, §9.6): both flags name PEM files, and the
 // server then speaks HTTPS only. A self-signed certificate for 127.0.0.1 is made with openssl.
 
-import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { Agent, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { selfSignedCertificate } from '../helpers/certificate.js'
 import type { TestServer } from '../helpers/server.js'
 import { startTestServer } from '../helpers/server.js'
-import { tempDir } from '../helpers/temp-files.js'
 
 const FLAGS_ARE_FILES =
   'serve --tls-cert/--tls-key name PEM files (SPEC.md §9.6): the server must read them and give Fastify ' +
@@ -19,31 +17,8 @@ let startFailure: unknown = null
 let agent: Agent
 
 beforeAll(async () => {
-  const dir = tempDir('ka-tls-')
-  const certPath = dir.path('cert.pem')
-  const keyPath = dir.path('key.pem')
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ed25519',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      keyPath,
-      '-out',
-      certPath,
-    ],
-    { stdio: 'ignore' },
-  )
-  certPem = readFileSync(certPath, 'utf8')
+  const { certPath, keyPath, cert } = selfSignedCertificate('/CN=localhost', 'IP:127.0.0.1')
+  certPem = cert
   agent = new Agent({ connect: { ca: certPem } })
   try {
     server = await startTestServer({ tlsCert: certPath, tlsKey: keyPath })

@@ -4,20 +4,18 @@
 // the stored configuration is tested even when disabled; 400s; 401 and refused answers reported as
 // outcomes; TLS details over https (skipped and failed verification). Nothing connects off loopback.
 
-import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import nacl from 'tweetnacl'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { extractSigned } from '../../src/core/extract.js'
 import { VERSION } from '../../src/util/version.js'
+import { selfSignedCertificate } from '../helpers/certificate.js'
 import type { Receiver } from '../helpers/receiver.js'
 import { answer, startReceiver } from '../helpers/receiver.js'
 import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
 import type { EventView } from '../helpers/stored-events.js'
 import { eventsOfTrace } from '../helpers/stored-events.js'
-import { tempDir } from '../helpers/temp-files.js'
 
 const AUTHORIZATION = 'Splunk 6c1e0f5a-test-secret'
 const TEST_PATH = '/v2/audit-log-webhook/test'
@@ -333,33 +331,8 @@ describe('TLS', () => {
   let tlsReceiver: Receiver
 
   beforeAll(async () => {
-    const dir = tempDir('ka-webhook-test-tls-')
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        '/O=Receiver Org/CN=siem.test',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        dir.path('key.pem'),
-        '-out',
-        dir.path('cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    )
-    tlsReceiver = await receive({
-      tls: { cert: readFileSync(dir.path('cert.pem'), 'utf8'), key: readFileSync(dir.path('key.pem'), 'utf8') },
-    })
+    const { cert, key } = selfSignedCertificate('/O=Receiver Org/CN=siem.test', 'IP:127.0.0.1')
+    tlsReceiver = await receive({ tls: { cert, key } })
   })
 
   const certificate = {

@@ -10,14 +10,10 @@ import { SQLITE_FILE } from '../../src/server/data-dir.js'
 import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
 import { storedEvents } from '../helpers/stored-events.js'
+import { testClock } from '../helpers/test-clock.js'
 
 const T0 = Date.UTC(2026, 10, 26, 9, 0, 0)
-const clock = {
-  nowMs: T0,
-  now() {
-    return this.nowMs
-  },
-}
+const clock = testClock(T0)
 const SECRET = 'Splunk 6c1e0f5a-secret-value'
 const UNCONFIGURED =
   '{"endpoint":"unconfigured","enabled":false,"log_format":"cef","skip_ssl_verification":false,"updated_at":"0001-01-01T00:00:00Z","authorization_configured":false}'

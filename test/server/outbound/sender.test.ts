@@ -3,17 +3,15 @@
 // redirects; TLS verified or skipped, with SNI on the pinned address; and the refused-address table
 // through a stubbed resolver, so nothing here ever connects anywhere but 127.0.0.1.
 
-import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ResolveHostname } from '../../../src/server/outbound/endpoint-policy.js'
 import type { OutboundBatch, SenderEndpoint, SenderOptions } from '../../../src/server/outbound/sender.js'
 import { EndpointSender } from '../../../src/server/outbound/sender.js'
 import { VERSION } from '../../../src/util/version.js'
+import { selfSignedCertificate } from '../../helpers/certificate.js'
 import type { Receiver } from '../../helpers/receiver.js'
 import { answer, startReceiver } from '../../helpers/receiver.js'
-import { tempDir } from '../../helpers/temp-files.js'
 
 const ORG_ID = '5b1f0c2e-8a4d-4c1e-9f3a-2d7e6b9c0a11'
 const LINES = ['{"a":1,"sig":"x"}', '2026-11-26T09:14:03Z konghq.com CEF:0|KongInc|Konnect|1.0|x|y|1|rt=1 sig=z']
@@ -284,33 +282,8 @@ describe('TLS (SPEC.md §5.5, §6.6)', () => {
   const resolve = stubResolver('127.0.0.1')
 
   beforeAll(async () => {
-    const dir = tempDir('ka-sender-tls-')
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        '/O=Receiver Org/CN=receiver.test',
-        '-addext',
-        'subjectAltName=DNS:receiver.test',
-        '-keyout',
-        dir.path('key.pem'),
-        '-out',
-        dir.path('cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    )
-    tlsReceiver = await receiver({
-      tls: { cert: readFileSync(dir.path('cert.pem'), 'utf8'), key: readFileSync(dir.path('key.pem'), 'utf8') },
-    })
+    const { cert, key } = selfSignedCertificate('/O=Receiver Org/CN=receiver.test', 'DNS:receiver.test')
+    tlsReceiver = await receiver({ tls: { cert, key } })
   })
 
   const certificate = {

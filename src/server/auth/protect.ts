@@ -7,6 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { sanitizeUserAgent } from '../../core/user-agent.js'
 import type { TokenRecord } from '../../store/store.js'
 import { StoreError } from '../../store/store.js'
+import { formatUtcSeconds } from '../../util/rfc3339.js'
 import type { TraceId } from '../../util/u64.js'
 import { ProblemError, sendProblem } from '../problem.js'
 import type { Permission } from '../routes/define-route.js'
@@ -31,11 +32,6 @@ declare module 'fastify' {
 
 const DENIALS: Record<string, string> = { expired: 'Token expired', revoked: 'Token revoked' }
 
-/** `YYYY-MM-DDTHH:MM:SSZ` of epoch ms. */
-function wholeSecondUtc(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 19)}Z`
-}
-
 /** The query string as a compact JSON object: sorted keys, strings, arrays for repeated keys. */
 export function queryJson(url: string): string {
   const params = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '')
@@ -56,7 +52,7 @@ function factsOf(request: FastifyRequest, arrivalMs: number, trusted: BlockList)
   const forwarded = request.headers['x-forwarded-for']
   return {
     traceId: request.id as TraceId,
-    arrivalTs: wholeSecondUtc(arrivalMs),
+    arrivalTs: formatUtcSeconds(arrivalMs),
     src: clientAddress(
       request.socket.remoteAddress,
       Array.isArray(forwarded) ? forwarded.join(',') : forwarded,

@@ -18,11 +18,11 @@ import {
   writePullState,
 } from '../../../io/pull-state.js'
 import { parseDurationMs } from '../../../util/duration.js'
-import { parseRfc3339Ms } from '../../../util/rfc3339.js'
 import type { OptionsOf } from '../../define-command.js'
 import { defineCommand } from '../../define-command.js'
 import { CliError, UsageError } from '../../errors.js'
 import type { Factory } from '../../factory.js'
+import { windowChoiceOf } from '../../time-window.js'
 
 export const definition = defineCommand({
   name: 'logs pull',
@@ -81,32 +81,11 @@ function pullArgumentsOf(options: Options): PullArguments {
   if (pageSize > MAX_PAGE_SIZE)
     throw new UsageError(`--page-size ${pageSize} is too large: the server allows 1 to 1000`)
   const type = options.type ?? null
-  if (options.since !== undefined) {
-    if (options.start !== undefined || options.end !== undefined) {
-      throw new UsageError('give either --since D or --start T --end T, not both')
-    }
-    if (parseDurationMs(options.since) === null) {
-      throw new UsageError(`--since ${options.since} is not a duration: use e.g. 90m, 24h or 1d12h`)
-    }
-    return { since: options.since, start: null, end: null, type, pageSize }
-  }
-  if (options.start === undefined || options.end === undefined) {
-    throw new UsageError(
-      options.start === undefined && options.end === undefined
-        ? 'no time window: give --since D (e.g. 24h), or --start T --end T'
-        : `--${options.start === undefined ? 'end' : 'start'} needs --${options.start === undefined ? 'start' : 'end'} too`,
-    )
-  }
-  const startMs = timestampMs(options.start, '--start')
-  const endMs = timestampMs(options.end, '--end')
-  if (startMs >= endMs) throw new UsageError(`--start ${options.start} must be before --end ${options.end}`)
-  return { since: null, start: isoOf(startMs), end: isoOf(endMs), type, pageSize }
-}
-
-function timestampMs(text: string, flag: string): number {
-  const ms = parseRfc3339Ms(text)
-  if (ms === null) throw new UsageError(`${flag} ${text} is not an RFC 3339 timestamp, e.g. 2026-11-26T09:00:00Z`)
-  return ms
+  const window = windowChoiceOf(options)
+  if (window.kind === 'since') return { since: window.since, start: null, end: null, type, pageSize }
+  if (window.startMs >= window.endMs)
+    throw new UsageError(`--start ${options.start} must be before --end ${options.end}`)
+  return { since: null, start: isoOf(window.startMs), end: isoOf(window.endMs), type, pageSize }
 }
 
 const isoOf = (ms: number): string => new Date(ms).toISOString()

@@ -6,12 +6,12 @@ import type { ApiClient } from '../../../api/client.js'
 import { ApiError } from '../../../api/errors.js'
 import type { Column } from '../../../io/output.js'
 import { writeJson, writeRows } from '../../../io/output.js'
-import { parseDurationMs } from '../../../util/duration.js'
-import { parseRfc3339Ms } from '../../../util/rfc3339.js'
+import { formatUtcSeconds } from '../../../util/rfc3339.js'
 import type { OptionsOf } from '../../define-command.js'
 import { defineCommand } from '../../define-command.js'
 import { CliError, UsageError } from '../../errors.js'
 import type { Factory } from '../../factory.js'
+import { windowChoiceOf } from '../../time-window.js'
 import type { ReplayJob, ReplayTiming } from './status.js'
 import { followJob, REPLAY_JOB_PATH, SYSTEM_TIMING, writeJob } from './status.js'
 
@@ -46,41 +46,23 @@ const HOUR_MS = 3_600_000
 const MAX_BUCKETS = 10_000
 
 /** UTC, whole seconds: what the server stores and echoes (it truncates a fraction anyway). */
-const utcSeconds = (ms: number): string => `${new Date(ms).toISOString().slice(0, 19)}Z`
-
-function timestampMs(text: string, flag: string): number {
-  const ms = parseRfc3339Ms(text)
-  if (ms === null) throw new UsageError(`${flag} ${text} is not an RFC 3339 timestamp, e.g. 2026-11-26T09:00:00Z`)
-  return Math.floor(ms / 1000) * 1000
-}
 
 /** The window of --since (ending now) or --start/--end, checked as start < end ≤ now. */
 function windowOf(options: Options, nowMs: number): Window {
   const nowSecondsMs = Math.floor(nowMs / 1000) * 1000
-  let window: Window
-  if (options.since !== undefined) {
-    if (options.start !== undefined || options.end !== undefined) {
-      throw new UsageError('give either --since D or --start T --end T, not both')
-    }
-    const sinceMs = parseDurationMs(options.since)
-    if (sinceMs === null) throw new UsageError(`--since ${options.since} is not a duration: use e.g. 90m, 24h or 7d`)
-    window = { startMs: nowSecondsMs - sinceMs, endMs: nowSecondsMs }
-  } else if (options.start === undefined || options.end === undefined) {
-    throw new UsageError(
-      options.start === undefined && options.end === undefined
-        ? 'no time window: give --since D (e.g. 24h), or --start T --end T'
-        : `--${options.start === undefined ? 'end' : 'start'} needs --${options.start === undefined ? 'start' : 'end'} too`,
-    )
-  } else {
-    window = { startMs: timestampMs(options.start, '--start'), endMs: timestampMs(options.end, '--end') }
-  }
+  const choice = windowChoiceOf(options)
+  const toSeconds = (ms: number) => Math.floor(ms / 1000) * 1000
+  const window: Window =
+    choice.kind === 'since'
+      ? { startMs: nowSecondsMs - choice.sinceMs, endMs: nowSecondsMs }
+      : { startMs: toSeconds(choice.startMs), endMs: toSeconds(choice.endMs) }
   if (window.startMs >= window.endMs) {
     throw new UsageError(
-      `the window start ${utcSeconds(window.startMs)} must be before its end ${utcSeconds(window.endMs)}`,
+      `the window start ${formatUtcSeconds(window.startMs)} must be before its end ${formatUtcSeconds(window.endMs)}`,
     )
   }
   if (window.endMs > nowMs) {
-    throw new UsageError(`the window end ${utcSeconds(window.endMs)} is in the future; it must not be after now`)
+    throw new UsageError(`the window end ${formatUtcSeconds(window.endMs)} is in the future; it must not be after now`)
   }
   return window
 }
@@ -92,7 +74,7 @@ export async function run(options: Options, f: Factory, timing: ReplayTiming = S
   const window = windowOf(options, timing.now())
   const api = await f.api()
   if (options.dryRun === true) return dryRun(api, window, f)
-  const body = { start_at: utcSeconds(window.startMs), end_at: utcSeconds(window.endMs) }
+  const body = { start_at: formatUtcSeconds(window.startMs), end_at: formatUtcSeconds(window.endMs) }
   // 202 from us, 201 from some Konnect docs (SPEC.md §10 note 8): any 2xx is accepted.
   let job = (await api.send('PUT', REPLAY_JOB_PATH, { body })).json<ReplayJob>()
   if (options.wait === true) job = await followJob(api, f, timing, job, { changeLines: false })
@@ -120,8 +102,8 @@ function intervalFor(window: Window): '1h' | '1d' {
 async function dryRun(api: ApiClient, window: Window, f: Factory): Promise<void> {
   const interval = intervalFor(window)
   const query = {
-    'filter[ts][gte]': utcSeconds(window.startMs),
-    'filter[ts][lte]': utcSeconds(window.endMs),
+    'filter[ts][gte]': formatUtcSeconds(window.startMs),
+    'filter[ts][lte]': formatUtcSeconds(window.endMs),
     interval,
   }
   let counts: Counts

@@ -7,6 +7,7 @@ import type { Target } from '../config/target.js'
 import type { IOStreams, ProcessPorts, ShutdownSignal } from '../io/streams.js'
 import { createIOStreams } from '../io/streams.js'
 import { NotAuthenticatedError, UsageError } from './errors.js'
+import { isLoopbackUrl } from './loopback.js'
 
 /** The global flags of SPEC.md §9.1. */
 export interface GlobalFlags {
@@ -30,10 +31,6 @@ export interface Factory {
   api(options?: { readonly token?: string | false }): Promise<ApiClient>
   /** Resolves with the first SIGINT or SIGTERM (never, where signals cannot be received). */
   shutdownSignal(): Promise<ShutdownSignal>
-}
-
-function isLoopbackUrl(url: URL): boolean {
-  return url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(url.hostname)
 }
 
 export function createFactory(ports: ProcessPorts, globals: GlobalFlags): Factory {

@@ -4,6 +4,7 @@
 import { createReadStream } from 'node:fs'
 import { request } from 'undici'
 import { CliError, UsageError } from './errors.js'
+import { isLoopbackUrl } from './loopback.js'
 
 export type JwksSource = 'file' | 'url' | 'network'
 
@@ -24,10 +25,6 @@ async function readCapped(chunks: AsyncIterable<Buffer>, what: string): Promise<
     parts.push(chunk)
   }
   return Buffer.concat(parts).toString('utf8')
-}
-
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname)
 }
 
 async function fetchJwks(url: URL, token: string | undefined): Promise<string> {
@@ -93,7 +90,7 @@ export async function loadJwks(jwks: string | undefined, target: ServerTarget): 
   }
   if (/^https?:\/\//i.test(jwks)) {
     const url = new URL(jwks)
-    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+    if (url.protocol === 'http:' && !isLoopbackUrl(url)) {
       throw new UsageError(`--jwks ${jwks} uses http; use https (http is allowed only for loopback addresses)`)
     }
     return { text: await fetchJwks(url, undefined), source: 'url' }

@@ -3,7 +3,7 @@
 // data dir (unless the operator supplied it) and never to the log.
 
 import { randomUUID } from 'node:crypto'
-import { rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { NewOrg, Store } from '../store/store.js'
 import { newKeyRecord } from './services/signers.js'
@@ -49,7 +49,8 @@ export async function bootstrapStore(
   if (tokenFile) writeSecretFile(tokenFile, secret)
   const created = await store.bootstrap(init)
   if (!created) {
-    if (tokenFile) rmSync(tokenFile, { force: true })
+    // Another replica sharing this data dir may have won and written its own token there.
+    if (tokenFile && readFileSync(tokenFile, 'utf8') === `${secret}\n`) rmSync(tokenFile, { force: true })
     const winner = await store.findOrgByName(DEFAULT_ORG_NAME)
     if (!winner) throw new Error('the store has orgs but none named default')
     return { defaultOrgId: winner.id, tokenFile: null, created: false }

@@ -14,6 +14,10 @@ export interface ServerConfig {
   readonly listenHost: string
   readonly listenPort: number
   readonly dataDir: string
+  /** PostgreSQL URL shared by replicas; null = SQLite in the data dir. */
+  readonly databaseUrl: string | null
+  /** How long a replica's lease on an org's work lasts unless renewed (SPEC.md §6.5). */
+  readonly leaseMs: number
   readonly retentionMs: number
   /** Initial admin token for an empty store, instead of a generated one. */
   readonly bootstrapToken: string | null
@@ -48,6 +52,10 @@ export class ServerConfigError extends Error {
   override readonly name = 'ServerConfigError'
 }
 
+/** SPEC.md §6.5: a 30 s lease, renewed every 10 s. */
+export const DEFAULT_LEASE_MS = 30_000
+const MIN_LEASE_MS = 3000
+const MAX_LEASE_MS = 600_000
 const MIN_RETENTION_MS = 3_600_000
 const MAX_RETENTION_MS = 3650 * 86_400_000
 
@@ -65,6 +73,30 @@ function parseRetention(text: string): number {
   const ms = parseDurationMs(text)
   if (ms === null || ms < MIN_RETENTION_MS || ms > MAX_RETENTION_MS) {
     throw new ServerConfigError(`--retention ${text} must be a duration from 1h to 3650d (e.g. 7d, 36h)`)
+  }
+  return ms
+}
+
+function parseDatabaseUrl(text: string | undefined): string | null {
+  if (text === undefined || text === '') return null
+  if (!/^postgres(ql)?:\/\/./.test(text)) {
+    throw new ServerConfigError(
+      `--database ${text.replace(/\/\/[^@/]*@/, '//***@')} is not a postgres:// URL; omit it to use SQLite in the data dir`,
+    )
+  }
+  return text
+}
+
+/**
+ * KONNECT_AUDIT_LEASE_TIME (decision, not a flag): replicas' lease on an org's work. Shorter means a
+ * faster takeover after a crash, but below the 15 s attempt budget a slow attempt may outlive its
+ * lease and its batch be sent twice.
+ */
+function parseLeaseMs(text: string | undefined): number {
+  if (text === undefined || text === '') return DEFAULT_LEASE_MS
+  const ms = parseDurationMs(text)
+  if (ms === null || ms < MIN_LEASE_MS || ms > MAX_LEASE_MS) {
+    throw new ServerConfigError(`KONNECT_AUDIT_LEASE_TIME ${text} must be a duration from 3s to 10m (e.g. 30s)`)
   }
   return ms
 }
@@ -108,12 +140,7 @@ export function resolveServerConfig(
   flags: ServeFlags,
   env: Readonly<Record<string, string | undefined>>,
 ): ServerConfig {
-  const database = flags.database ?? env.KONNECT_AUDIT_DATABASE_URL
-  if (database !== undefined && database !== '') {
-    throw new ServerConfigError(
-      `--database ${database.replace(/\/\/[^@/]*@/, '//***@')}: PostgreSQL is not supported yet; omit --database to use SQLite in the data dir`,
-    )
-  }
+  const databaseUrl = parseDatabaseUrl(flags.database ?? env.KONNECT_AUDIT_DATABASE_URL)
   if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
     throw new ServerConfigError('--tls-cert and --tls-key go together')
   }
@@ -124,6 +151,8 @@ export function resolveServerConfig(
     listenHost: host,
     listenPort: port,
     dataDir: resolve(flags.dataDir ?? env.KONNECT_AUDIT_DATA_DIR ?? defaultDataDir(env, dev)),
+    databaseUrl,
+    leaseMs: parseLeaseMs(env.KONNECT_AUDIT_LEASE_TIME),
     retentionMs: parseRetention(flags.retention ?? '7d'),
     bootstrapToken: readBootstrapToken(flags, env),
     allowInsecureEndpoints: flags.allowInsecureEndpoints === true,

@@ -1,16 +1,16 @@
 // Owns the operator subcommands' access to the store (SPEC.md §9.6): the same data dir or
 // database as `serve`, opened directly without the data-dir lock (SQLite's own locking suffices,
-// so they work while a server runs), first-start initialisation included.
+// so they work while a server runs; PostgreSQL serves many clients), first-start initialisation included.
 
 import { join } from 'node:path'
 import { systemClock } from '../core/clock.js'
-import { openSqliteStore } from '../store/sqlite/index.js'
 import type { OrgRecord, Role, Store } from '../store/store.js'
 import { StoreError } from '../store/store.js'
 import { bootstrapStore, newOrg, writeSecretFile } from './bootstrap.js'
 import type { ServeFlags } from './config.js'
 import { resolveServerConfig } from './config.js'
-import { ensureDataDir, SQLITE_FILE } from './data-dir.js'
+import { ensureDataDir } from './data-dir.js'
+import { openConfiguredStore } from './open-store.js'
 import { newToken } from './services/tokens.js'
 
 export interface OperatorSession {
@@ -26,7 +26,7 @@ export async function openOperatorSession(
 ): Promise<OperatorSession> {
   const config = resolveServerConfig(flags, env)
   ensureDataDir(config.dataDir)
-  const store = await openSqliteStore({ path: join(config.dataDir, SQLITE_FILE) })
+  const store = await openConfiguredStore(config)
   const nowMs = systemClock.now()
   await bootstrapStore(store, { dataDir: config.dataDir, bootstrapToken: config.bootstrapToken, nowMs })
   return { store, dataDir: config.dataDir, nowMs, close: () => store.close() }

@@ -1,19 +1,21 @@
-// Owns a server's life: data dir and its lock, store, first start, the app listening, the workers
-// with the system timer, and the graceful stop (stop accepting, finish in-flight requests, stop
-// the workers, close the store, release the lock).
+// Owns a server's life: data dir (locked for SQLite), store, first start, the app listening, the
+// workers with the system timer and this replica's leases, other replicas' commits fed to the event
+// bus, and the graceful stop (stop accepting, finish in-flight requests, stop the workers and
+// release their leases, close the store, release the lock).
 
-import { join } from 'node:path'
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
 import type { FastifyInstance } from 'fastify'
 import type { Clock } from '../core/clock.js'
 import { systemClock } from '../core/clock.js'
-import { openSqliteStore } from '../store/sqlite/index.js'
 import type { Store } from '../store/store.js'
 import type { LogDestination } from './app.js'
 import { buildApp } from './app.js'
 import { SelfAudit } from './auth/self-audit.js'
 import { bootstrapStore } from './bootstrap.js'
 import type { ServerConfig } from './config.js'
-import { ensureDataDir, lockDataDir, SQLITE_FILE } from './data-dir.js'
+import { ensureDataDir, lockDataDir } from './data-dir.js'
+import { openConfiguredStore } from './open-store.js'
 import { EventBus } from './services/event-bus.js'
 import { EventWriter } from './services/event-writer.js'
 import type { Services } from './services/services.js'
@@ -22,6 +24,7 @@ import type { DeliveryTimer } from './workers/delivery.js'
 import { DeliveryWorker } from './workers/delivery.js'
 import { PruningWorker } from './workers/pruning.js'
 import { ReplayWorker } from './workers/replay.js'
+import type { LeaseSettings } from './workers/work-lease.js'
 
 export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:8080. */
@@ -56,13 +59,25 @@ const systemTimer: DeliveryTimer = {
   yieldToIo: () => new Promise((resolve) => setImmediate(resolve)),
 }
 
+/**
+ * This server's leases. With SQLite the data-dir lock lets one server run, so a constant holder
+ * lets a restarted server take its leases back at once; each PostgreSQL replica is its own holder.
+ */
+function leaseSettings(config: ServerConfig): LeaseSettings {
+  const holder = config.databaseUrl === null ? 'sqlite' : `${hostname()}/${process.pid}/${randomUUID()}`
+  return { holder, leaseMs: config.leaseMs }
+}
+
 export async function startServer(config: ServerConfig, options: StartOptions): Promise<RunningServer> {
   const clock = options.clock ?? systemClock
   ensureDataDir(config.dataDir)
-  const releaseLock = lockDataDir(config.dataDir)
+  // The data dir holds the SQLite file; with PostgreSQL it only receives the first admin token.
+  const releaseLock = config.databaseUrl === null ? lockDataDir(config.dataDir) : () => {}
+  const lease = leaseSettings(config)
   let store: Store | null = null
+  let unsubscribe = () => {}
   try {
-    store = await openSqliteStore({ path: join(config.dataDir, SQLITE_FILE) })
+    store = await openConfiguredStore(config)
     const boot = await bootstrapStore(store, {
       dataDir: config.dataDir,
       bootstrapToken: config.bootstrapToken,
@@ -70,6 +85,8 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     })
     const signers = new SignerCache(store)
     const services = await assembleServices(config, store, clock, signers, boot.defaultOrgId)
+    const { bus } = services
+    unsubscribe = store.onEventsCommittedElsewhere((orgId, headSequence) => bus.announce(orgId, headSequence))
     const app = await buildApp(services, options.log)
     if (boot.tokenFile) app.log.info(`initial admin token written to ${boot.tokenFile}`)
     if (!boot.created && config.bootstrapToken !== null) {
@@ -81,6 +98,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
       clock,
       timer: systemTimer,
       log: app.log,
+      lease,
       retentionMs: config.retentionMs,
     })
     pruning.start()
@@ -91,6 +109,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
       bus: services.bus,
       signers,
       log: app.log,
+      lease,
       allowInsecureEndpoints: config.allowInsecureEndpoints,
     })
     delivery.start()
@@ -100,6 +119,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
       timer: systemTimer,
       signers,
       log: app.log,
+      lease,
       allowInsecureEndpoints: config.allowInsecureEndpoints,
     })
     replay.start()
@@ -113,6 +133,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
       delivery,
       replay,
       close: async () => {
+        unsubscribe()
         await app.close()
         await delivery.stop()
         await replay.stop()
@@ -123,6 +144,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
       },
     }
   } catch (error) {
+    unsubscribe()
     await store?.close()
     releaseLock()
     throw error

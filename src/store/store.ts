@@ -328,8 +328,24 @@ export interface ReplaySelection {
   readonly endAtMs: number
 }
 
-/** Called after a replay job was submitted (committed) through this store. */
+/** Called after a replay job was submitted (committed). */
 export type ReplayJobListener = (orgId: string) => void
+
+/** Called with an org's new head after another process sharing the store committed events to it. */
+export type HeadListener = (orgId: string, headSequence: number) => void
+
+/** Work a server leases per org, so that among replicas exactly one does it at a time (SPEC.md §6.5). */
+export type LeasedWork = 'delivery' | 'replay' | 'pruning'
+
+export interface LeaseClaim {
+  readonly orgId: string
+  readonly work: LeasedWork
+  /** The claiming server's replica id. */
+  readonly holder: string
+  readonly nowMs: number
+  /** The lease holds until nowMs + leaseMs unless renewed. */
+  readonly leaseMs: number
+}
 
 export type StoreErrorKind = 'conflict' | 'not_found' | 'unavailable'
 
@@ -431,8 +447,9 @@ export interface Store {
   recordDeliveryFailure(orgId: string, failure: DeliveryFailure): Promise<boolean>
   /**
    * Subscribes to committed webhook and destination changes (updateWebhook, deleteWebhook,
-   * updateDestination) made through this store; returns the unsubscribe function. Delivery uses it
-   * to react to a configuration change at once; changes made by other processes are only seen by polling.
+   * updateDestination) made through this store and, on PostgreSQL, by other replicas; returns the
+   * unsubscribe function. Delivery uses it to react to a configuration change at once; the
+   * operator subcommands' changes on SQLite are only seen by polling.
    */
   onWebhookChange(listener: WebhookChangeListener): () => void
 
@@ -485,10 +502,26 @@ export interface Store {
   /** Counts the retained events a selection still holds (pruning may have removed some). */
   countReplaySelection(selection: ReplaySelection): Promise<number>
   /**
-   * Subscribes to replay jobs submitted through this store, so the replay worker starts one at
-   * once; returns the unsubscribe function. Other processes' submissions are only seen by polling.
+   * Subscribes to replay jobs submitted through this store and, on PostgreSQL, by other replicas,
+   * so the replay worker starts one at once; returns the unsubscribe function.
    */
   onReplayJobSubmitted(listener: ReplayJobListener): () => void
+
+  /**
+   * Subscribes to events committed by other processes sharing the store (PostgreSQL replicas,
+   * through LISTEN/NOTIFY); this process's own commits are announced by its event writer. A lost
+   * notification only delays the listeners until their next poll.
+   */
+  onEventsCommittedElsewhere(listener: HeadListener): () => void
+
+  /**
+   * Takes the lease when no holder has it or its holder let it pass, or renews it for its holder,
+   * until nowMs + leaseMs. False while another holder's lease runs or another replica is claiming
+   * it at this moment (the claim never waits for a lock).
+   */
+  claimLease(claim: LeaseClaim): Promise<boolean>
+  /** Gives the lease up if this holder has it, so another replica may take it at once. */
+  releaseLease(orgId: string, work: LeasedWork, holder: string): Promise<void>
 
   /** Throws StoreError unavailable when the store cannot serve. */
   ping(): Promise<void>

@@ -21,7 +21,7 @@ import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
 import { eventsOfTrace } from '../helpers/stored-events.js'
 import { tempDir } from '../helpers/temp-files.js'
-import { manualTimer, testClock } from '../helpers/test-clock.js'
+import { manualTimer, TEST_LEASE, testClock } from '../helpers/test-clock.js'
 
 const HOUR_MS = 3_600_000
 const NEVER = '0001-01-01T00:00:00Z'
@@ -63,6 +63,7 @@ beforeAll(async () => {
     timer: manualTimer,
     signers: server.services.signers,
     log: { info: () => {}, warn: () => {}, error: () => {} },
+    lease: TEST_LEASE,
     allowInsecureEndpoints: true,
     attemptTimeoutMs: 300,
     random: () => 0.5,

@@ -57,7 +57,7 @@ describe('serve', () => {
     [['--retention', '30m'], '--retention 30m must be a duration from 1h to 3650d'],
     [['--tls-cert', 'c.pem'], '--tls-cert and --tls-key go together'],
     [['--trust-proxy', '10.0.0.0/99'], '--trust-proxy 10.0.0.0/99 is not an IP address or CIDR block'],
-    [['--database', 'postgres://user:secret@db/audit'], 'PostgreSQL is not supported yet'],
+    [['--database', 'mysql://user:secret@db/audit'], 'is not a postgres:// URL'],
   ])('exits 2 for %j', async (args, message) => {
     const run = await runCli(['serve', '--data-dir', tempDir().path('d'), ...args])
     expect(run.exitCode).toBe(2)

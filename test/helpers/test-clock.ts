@@ -33,3 +33,6 @@ export function strictWorkerLog(worker: string, warnings: string[]) {
     },
   }
 }
+
+/** The lease settings of a worker a test builds itself (one holder, SPEC.md's 30 s term). */
+export const TEST_LEASE = { holder: 'test-worker', leaseMs: 30_000 } as const

@@ -16,7 +16,7 @@ import { answer, ok, startReceiver } from '../helpers/receiver.js'
 import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
 import { eventsOfTrace } from '../helpers/stored-events.js'
-import { manualTimer, strictWorkerLog, testClock } from '../helpers/test-clock.js'
+import { manualTimer, strictWorkerLog, TEST_LEASE, testClock } from '../helpers/test-clock.js'
 
 const T0 = Date.UTC(2026, 10, 26, 9, 0, 0)
 const SECOND_MS = 1000
@@ -44,6 +44,7 @@ function startWorker(overrides: Partial<DeliveryOptions> = {}): DeliveryWorker {
     bus: server.services.bus,
     signers: server.services.signers,
     log,
+    lease: TEST_LEASE,
     allowInsecureEndpoints: true,
     attemptTimeoutMs: ATTEMPT_TIMEOUT_MS,
     random: () => 0.5,

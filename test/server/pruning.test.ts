@@ -11,7 +11,7 @@ import type { Store } from '../../src/store/store.js'
 import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
 import { eventsOfTrace, storedEvents } from '../helpers/stored-events.js'
-import { testClock } from '../helpers/test-clock.js'
+import { TEST_LEASE, testClock } from '../helpers/test-clock.js'
 
 const MINUTE_MS = 60_000
 const HOUR_MS = 60 * MINUTE_MS
@@ -243,7 +243,14 @@ describe('PruningWorker', () => {
     const first = await ingest(server, [authz('tick-1')])
     advance(2 * HOUR_MS)
     const timer = recordingTimer()
-    const worker = new PruningWorker({ store, clock, timer, log: recordingLog(), retentionMs: HOUR_MS })
+    const worker = new PruningWorker({
+      store,
+      clock,
+      timer,
+      log: recordingLog(),
+      lease: TEST_LEASE,
+      retentionMs: HOUR_MS,
+    })
     worker.start()
     expect(timer.intervals).toEqual([PRUNING_INTERVAL_MS])
     await settled()
@@ -288,6 +295,7 @@ describe('PruningWorker', () => {
       clock,
       timer: recordingTimer(),
       log,
+      lease: TEST_LEASE,
       retentionMs: HOUR_MS,
       maxPerTransaction: 2,
     })

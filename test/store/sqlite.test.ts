@@ -93,6 +93,7 @@ describe('sqlite store', () => {
       { version: 3, name: '003_idempotency_keys.sql' },
       { version: 4, name: '004_delivery.sql' },
       { version: 5, name: '005_replay_jobs.sql' },
+      { version: 6, name: '006_work_leases.sql' },
     ])
   })
 

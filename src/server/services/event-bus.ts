@@ -1,8 +1,9 @@
 // Owns the in-process wake-up for new events (DESIGN.md §1): every code path that commits events
-// announces the org's new head here, and streams and workers waiting on that org wake up. A lost
-// wake-up only delays them: readers always catch up from the store, never from the message.
+// announces the org's new head here, as does the store for other replicas' commits, and streams and
+// workers waiting on that org wake up. A lost wake-up only delays them: readers always catch up
+// from the store, never from the message.
 
-export type HeadListener = (orgId: string, headSequence: number) => void
+import type { HeadListener } from '../../store/store.js'
 
 export class EventBus {
   private readonly listeners = new Set<HeadListener>()

@@ -10,6 +10,8 @@ import type { AttemptResult, OutboundBatch } from '../outbound/sender.js'
 import { WebhookSender } from '../outbound/webhook-sender.js'
 import type { SignerCache } from '../services/signers.js'
 import type { DeliveryTimer } from './timer.js'
+import type { LeaseSettings } from './work-lease.js'
+import { WorkLease } from './work-lease.js'
 
 /**
  * How often every org is looked at even without a wake-up (SPEC.md §6.5's polling fallback; another
@@ -31,6 +33,7 @@ export interface OrgLoopOptions {
   readonly timer: DeliveryTimer
   readonly signers: SignerCache
   readonly log: LoopLog
+  readonly lease: LeaseSettings
   readonly allowInsecureEndpoints: boolean
   /** Each attempt's budget (SPEC.md §6.2, 15 s); tests shorten it. */
   readonly attemptTimeoutMs?: number
@@ -49,10 +52,13 @@ export interface LoopWait {
 /** Sleep for the wait, step again at once, or end the loop. */
 export type LoopStep<W extends LoopWait> = W | 'again' | 'done'
 
-/** Steps one org's work until a step says it is done (and no wake-up came meanwhile) or the loop is stopped. */
+/**
+ * Steps one org's work, under the org's lease for it, until a step says it is done (and no wake-up
+ * came meanwhile), another replica holds the lease, or the loop is stopped.
+ */
 export abstract class OrgLoop<W extends LoopWait, O extends OrgLoopOptions> {
-  /** Names the loop in log messages: `delivery`, `replay`. */
-  protected abstract readonly name: string
+  /** Names the loop in log messages and its lease: `delivery`, `replay`. */
+  protected abstract readonly name: 'delivery' | 'replay'
   /** One per loop, so live delivery and replay never share a connection. */
   protected readonly sender: WebhookSender
   /** True while a wake-up arrived that the loop has not stepped for yet. */
@@ -63,6 +69,7 @@ export abstract class OrgLoop<W extends LoopWait, O extends OrgLoopOptions> {
   private ended = false
   private inFlight: AbortController | null = null
   private finished: Promise<void> = Promise.resolve()
+  private lease: WorkLease | null = null
 
   constructor(
     readonly orgId: string,
@@ -78,6 +85,8 @@ export abstract class OrgLoop<W extends LoopWait, O extends OrgLoopOptions> {
 
   /** Runs the loop; called once, after construction, and resolves when the loop has ended. */
   start(): Promise<void> {
+    const { store, clock, lease } = this.options
+    this.lease = new WorkLease(store, clock, this.orgId, this.name, lease)
     this.finished = this.run()
     return this.finished
   }
@@ -131,19 +140,23 @@ export abstract class OrgLoop<W extends LoopWait, O extends OrgLoopOptions> {
       while (!this.stopped) {
         this.wakePending = false
         const step = await this.stepLogged()
+        // Another replica does this work; the poll looks again, so a lapsed lease is taken over.
+        if (step === 'not_leased') break
         // Work may have arrived while the step found none: look once more.
         if (step === 'done' && !this.wakePending) break
         if (step !== 'again' && step !== 'done') await this.sleep(step)
       }
     } finally {
       this.ended = true
+      await this.releaseLease()
       await this.sender.close()
       this.notifyIdle()
     }
   }
 
-  private async stepLogged(): Promise<LoopStep<W>> {
+  private async stepLogged(): Promise<LoopStep<W> | 'not_leased'> {
     try {
+      if (!(await this.lease?.hold())) return 'not_leased'
       return await this.step()
     } catch (error) {
       this.options.log.error(
@@ -151,6 +164,15 @@ export abstract class OrgLoop<W extends LoopWait, O extends OrgLoopOptions> {
         `${this.name} step failed; it is retried after the poll interval`,
       )
       return this.waitUntil(this.options.clock.now() + this.pollIntervalMs())
+    }
+  }
+
+  /** A release that fails only delays a takeover until the lease lapses. */
+  private async releaseLease(): Promise<void> {
+    try {
+      await this.lease?.release()
+    } catch (error) {
+      this.options.log.warn({ err: error, orgId: this.orgId }, `${this.name} lease not released; it lapses instead`)
     }
   }
 

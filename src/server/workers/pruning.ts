@@ -6,6 +6,8 @@ import type { Clock } from '../../core/clock.js'
 import type { Store } from '../../store/store.js'
 import { IDEMPOTENCY_KEY_TTL_MS } from '../services/ingest.js'
 import type { WorkerTimer } from './timer.js'
+import type { LeaseSettings } from './work-lease.js'
+import { WorkLease } from './work-lease.js'
 
 export const PRUNING_INTERVAL_MS = 10 * 60_000
 const MAX_PRUNED_PER_TRANSACTION = 10_000
@@ -21,6 +23,8 @@ export interface PruningOptions {
   readonly clock: Clock
   readonly timer: WorkerTimer
   readonly log: PruningLog
+  /** With replicas, one prunes each org at a time (SPEC.md §8). */
+  readonly lease: LeaseSettings
   readonly retentionMs: number
   readonly intervalMs?: number
   readonly maxPerTransaction?: number
@@ -110,19 +114,31 @@ export class PruningWorker {
     return { deletedEvents, undeliveredPruned, deletedIdempotencyKeys }
   }
 
-  /** Deletes the org's expired prefix one bounded transaction at a time, until a short one. */
+  /** Prunes the org under its pruning lease; an org another replica prunes is skipped. */
   private async pruneOrg(orgId: string, rtBeforeMs: number): Promise<OrgPruning> {
+    const { store, clock, lease: settings } = this.options
+    const lease = new WorkLease(store, clock, orgId, 'pruning', settings)
+    try {
+      return await this.pruneLeasedOrg(orgId, rtBeforeMs, lease)
+    } finally {
+      await lease.release()
+    }
+  }
+
+  /** Deletes the org's expired prefix one bounded transaction at a time, until a short one. */
+  private async pruneLeasedOrg(orgId: string, rtBeforeMs: number, lease: WorkLease): Promise<OrgPruning> {
     const { store, timer } = this.options
     let deletedEvents = 0
     let undeliveredPruned = 0
-    for (;;) {
+    while (await lease.hold()) {
       const outcome = await store.pruneEvents(orgId, rtBeforeMs, this.maxPerTransaction)
       deletedEvents += outcome.deletedEvents
       undeliveredPruned += outcome.undeliveredPruned
       if (outcome.undeliveredPruned > 0) this.warnUndelivered(orgId, outcome.undeliveredPruned, outcome.throughSequence)
-      if (outcome.deletedEvents < this.maxPerTransaction || this.stopped) return { deletedEvents, undeliveredPruned }
+      if (outcome.deletedEvents < this.maxPerTransaction || this.stopped) break
       await timer.yieldToIo()
     }
+    return { deletedEvents, undeliveredPruned }
   }
 
   private warnUndelivered(orgId: string, count: number, deliveredSequence: number): void {

@@ -2,8 +2,20 @@
 // synchronous=FULL, numbered forward-only migrations, and driver errors mapped to StoreError.
 // Every multi-statement write is one BEGIN IMMEDIATE transaction: SQLite's single writer is the org lock.
 
-import { readdirSync, readFileSync } from 'node:fs'
 import Database from 'better-sqlite3'
+import type { Migration } from '../migrations.js'
+import { readMigrations, refuseNewerSchema } from '../migrations.js'
+import type { DeliveryColumns } from '../records.js'
+import {
+  changesDelivery,
+  deliveryOf,
+  inconsistentWebhook,
+  isActiveAdmin,
+  orgNotFound,
+  readThroughSequence,
+  replaySubmitRefusal,
+  revokeRefusal,
+} from '../records.js'
 import type {
   BucketCount,
   CommittedEvent,
@@ -24,6 +36,8 @@ import type {
   IdempotentAppendOutcome,
   IdempotentResponse,
   KeyRecord,
+  LeaseClaim,
+  LeasedWork,
   LogFormat,
   NewOrg,
   NewReplayJob,
@@ -39,13 +53,12 @@ import type {
   StoredEvent,
   TokenRecord,
   WebhookChangeListener,
-  WebhookDelivery,
   WebhookStatus,
   WebhookTarget,
   WebhookTargetChange,
   WebhookUpdate,
 } from '../store.js'
-import { ACTIVE_REPLAY_STATUSES, StoreError } from '../store.js'
+import { StoreError } from '../store.js'
 import { GroupCommit } from './group-commit.js'
 
 export interface SqliteStoreOptions {
@@ -57,7 +70,6 @@ export interface SqliteStoreOptions {
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url)
-const MIGRATION_FILE = /^(\d{3})_[a-z0-9_]+\.sql$/
 
 /** Opens the store, creating and migrating the database file as needed. */
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
@@ -95,47 +107,22 @@ function connect(path: string, busyTimeoutMs: number): Database.Database {
   }
 }
 
-interface Migration {
-  readonly version: number
-  readonly name: string
-}
-
-function readMigrations(): Migration[] {
-  return readdirSync(MIGRATIONS_DIR)
-    .flatMap((name) => {
-      const version = MIGRATION_FILE.exec(name)?.[1]
-      return version === undefined ? [] : [{ version: Number(version), name }]
-    })
-    .sort((a, b) => a.version - b.version)
-}
-
 /** Applies each missing migration in its own transaction, re-checked under the write lock. */
 function migrate(db: Database.Database, path: string): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL) STRICT')
   const appliedVersions = db.prepare<[], number>('SELECT version FROM schema_migrations').pluck()
   const isApplied = db.prepare<[number], number>('SELECT 1 FROM schema_migrations WHERE version = ?').pluck()
   const record = db.prepare<[number, string]>('INSERT INTO schema_migrations (version, name) VALUES (?, ?)')
-  const migrations = readMigrations()
+  const migrations = readMigrations(MIGRATIONS_DIR)
   const applied = new Set(appliedVersions.all())
-  refuseNewerSchema(applied, migrations, path)
+  refuseNewerSchema(applied, migrations, `The SQLite database ${path}`)
   const apply = db.transaction((migration: Migration) => {
     if (isApplied.get(migration.version) !== undefined) return
-    db.exec(readFileSync(new URL(migration.name, MIGRATIONS_DIR), 'utf8'))
+    db.exec(migration.sql)
     record.run(migration.version, migration.name)
   })
   for (const migration of migrations) {
     if (!applied.has(migration.version)) apply.immediate(migration)
-  }
-}
-
-function refuseNewerSchema(applied: ReadonlySet<number>, known: Migration[], path: string): void {
-  const newestKnown = known.at(-1)?.version ?? 0
-  const newestApplied = Math.max(0, ...applied)
-  if (newestApplied > newestKnown) {
-    throw new StoreError(
-      'unavailable',
-      `The SQLite database ${path} has schema version ${newestApplied}, but this konnect-audit knows only up to ${newestKnown}. Upgrade konnect-audit.`,
-    )
   }
 }
 
@@ -293,20 +280,10 @@ interface TargetColumns {
   readonly destinationId: string | null
 }
 
-interface WebhookRow extends TargetColumns {
+interface WebhookRow extends TargetColumns, DeliveryColumns {
   readonly orgId: string
   readonly enabled: Flag
   readonly updatedAt: number
-  readonly deliveredSequence: number
-  readonly status: WebhookStatus
-  readonly lastAttemptAt: number | null
-  readonly lastResponseCode: number | null
-  readonly lastResponseMessage: string | null
-  readonly lastSuccessAt: number | null
-  readonly nextAttemptAt: number | null
-  readonly consecutiveFailures: number
-  readonly undeliveredPruned: number
-  readonly configRevision: number
 }
 
 /** The named parameters of a failure record: the attempt flattened beside the schedule. */
@@ -536,6 +513,15 @@ function prepareStatements(db: Database.Database) {
       `UPDATE replay_jobs SET status = 'completed', updated_at = @nowMs
        WHERE org_id = @orgId AND id = @id AND status = 'running'`,
     ),
+    // Takes a free or lapsed lease, or renews this holder's; otherwise the upsert changes nothing.
+    claimLease: db.prepare<LeaseClaim & { leaseUntil: number }>(
+      `INSERT INTO work_leases (org_id, work, holder, lease_until) VALUES (@orgId, @work, @holder, @leaseUntil)
+       ON CONFLICT (org_id, work) DO UPDATE SET holder = excluded.holder, lease_until = excluded.lease_until
+       WHERE work_leases.holder = excluded.holder OR work_leases.lease_until <= @nowMs`,
+    ),
+    releaseLease: db.prepare<{ orgId: string; work: LeasedWork; holder: string }>(
+      'UPDATE work_leases SET lease_until = 0 WHERE org_id = @orgId AND work = @work AND holder = @holder',
+    ),
     failReplayJob: db.prepare<ReplayJobKey & { nowMs: number; error: string }>(
       `UPDATE replay_jobs SET status = 'failed', error = @error, updated_at = @nowMs
        WHERE org_id = @orgId AND id = @id AND status IN ('accepted', 'pending', 'running')`,
@@ -545,10 +531,6 @@ function prepareStatements(db: Database.Database) {
 
 type Statements = ReturnType<typeof prepareStatements>
 
-function orgNotFound(orgId: string): StoreError {
-  return new StoreError('not_found', `Unknown org ${orgId}`)
-}
-
 function insertNewOrg(s: Statements, init: NewOrg): void {
   s.insertOrg.run(init.org)
   s.insertKey.run(init.key)
@@ -556,11 +538,11 @@ function insertNewOrg(s: Statements, init: NewOrg): void {
 }
 
 function revokeIn(s: Statements, orgId: string, id: string, nowMs: number): RevokeOutcome {
-  const token = s.findTokenInOrg.get({ orgId, id })
-  if (token === undefined) return 'not_found'
-  if (token.revokedAt !== null) return 'already_revoked'
-  const isActiveAdmin = token.role === 'admin' && (token.expiresAt === null || token.expiresAt > nowMs)
-  if (isActiveAdmin && s.countActiveAdmins.get({ orgId, nowMs }) === 1) return 'last_admin'
+  const token = s.findTokenInOrg.get({ orgId, id }) ?? null
+  const refusal = revokeRefusal(token)
+  if (refusal !== null) return refusal
+  if (token === null) return 'not_found'
+  if (isActiveAdmin(token, nowMs) && s.countActiveAdmins.get({ orgId, nowMs }) === 1) return 'last_admin'
   s.revokeToken.run({ id, nowMs })
   return 'revoked'
 }
@@ -590,16 +572,10 @@ function appendIn(s: Statements, orgId: string, nowMs: number, drafts: readonly 
 }
 
 function readEventsIn(s: Statements, query: EventQuery): StoredEvent[] {
-  // The "before" bound goes into the range the primary key is searched with: left as its own
-  // optional condition, a backward read would walk down from the head to it (O(store) per page).
-  const throughSequence =
-    query.beforeSequence === undefined
-      ? query.throughSequence
-      : Math.min(query.throughSequence, query.beforeSequence - 1)
   const filter: EventFilter = {
     orgId: query.orgId,
     afterSequence: query.afterSequence,
-    throughSequence,
+    throughSequence: readThroughSequence(query),
     tsGte: query.tsGte ?? null,
     tsLte: query.tsLte ?? null,
     type: query.type ?? null,
@@ -689,12 +665,6 @@ function listDestinationsIn(s: Statements, query: DestinationQuery): Destination
   return s.listDestinationsBackward.all(filter).map(destinationOf).reverse()
 }
 
-/** Whether a destination change alters what the webhook sends or where, as opposed to only its name. */
-function changesDelivery(change: DestinationChange): boolean {
-  const { endpoint, authorization, logFormat, skipSslVerification } = change
-  return [endpoint, authorization, logFormat, skipSslVerification].some((value) => value !== undefined)
-}
-
 function updateDestinationIn(
   s: Statements,
   orgId: string,
@@ -719,11 +689,6 @@ function deleteDestinationIn(s: Statements, orgId: string, id: string): Destinat
   return 'deleted'
 }
 
-/** The schema's CHECK constraints make this unreachable; it narrows the row's nullable columns. */
-function inconsistentWebhook(orgId: string): Error {
-  return new Error(`The webhook row of org ${orgId} breaks its mode's constraints`)
-}
-
 function targetOf(s: Statements, row: WebhookRow): WebhookTarget {
   if (row.mode === 'destination') {
     const destination = row.destinationId === null ? null : findDestinationIn(s, row.orgId, row.destinationId)
@@ -735,23 +700,6 @@ function targetOf(s: Statements, row: WebhookRow): WebhookTarget {
   return {
     mode: 'inline',
     settings: { endpoint, authorization, logFormat, skipSslVerification: skipSslVerification === 1 },
-  }
-}
-
-function deliveryOf(row: WebhookRow): WebhookDelivery {
-  const { lastAttemptAt, lastResponseCode, lastResponseMessage } = row
-  const attempted = lastAttemptAt !== null && lastResponseCode !== null && lastResponseMessage !== null
-  return {
-    deliveredSequence: row.deliveredSequence,
-    status: row.status,
-    lastAttempt: attempted
-      ? { atMs: lastAttemptAt, responseCode: lastResponseCode, responseMessage: lastResponseMessage }
-      : null,
-    lastSuccessAt: row.lastSuccessAt,
-    nextAttemptAt: row.nextAttemptAt,
-    consecutiveFailures: row.consecutiveFailures,
-    undeliveredPruned: row.undeliveredPruned,
-    configRevision: row.configRevision,
   }
 }
 
@@ -819,11 +767,8 @@ function updateWebhookIn(s: Statements, orgId: string, nowMs: number, decide: De
 /** SPEC.md §5.6's order: the webhook must be configured and enabled, then no job may be active. */
 function submitReplayJobIn(s: Statements, job: NewReplayJob, nowMs: number): ReplaySubmitOutcome {
   if (s.findOrg.get(job.orgId) === undefined) throw orgNotFound(job.orgId)
-  if (s.isWebhookEnabled.get(job.orgId) !== 1) return { outcome: 'webhook_unavailable' }
-  const current = s.findReplayJob.get(job.orgId)
-  if (current !== undefined && ACTIVE_REPLAY_STATUSES.includes(current.status)) {
-    return { outcome: 'job_active', job: current }
-  }
+  const refusal = replaySubmitRefusal(s.isWebhookEnabled.get(job.orgId) === 1, s.findReplayJob.get(job.orgId) ?? null)
+  if (refusal !== null) return refusal
   s.upsertReplayJob.run({ ...job, nowMs })
   return { outcome: 'accepted', job: s.findReplayJob.get(job.orgId) as ReplayJob }
 }
@@ -978,6 +923,12 @@ function createSqliteStore(db: Database.Database, path: string): Store {
       replayListeners.add(listener)
       return () => replayListeners.delete(listener)
     },
+
+    // One process writes events (the data-dir lock); the operator subcommands append none.
+    onEventsCommittedElsewhere: () => () => {},
+    claimLease: async (claim) =>
+      use(() => s.claimLease.run({ ...claim, leaseUntil: claim.nowMs + claim.leaseMs }).changes > 0),
+    releaseLease: async (orgId, work, holder) => use(() => void s.releaseLease.run({ orgId, work, holder })),
 
     insertDestination: async (destination, maxPerOrg) => use(() => insertDestination.immediate(destination, maxPerOrg)),
     findDestination: async (orgId, id) => use(() => findDestinationIn(s, orgId, id)),

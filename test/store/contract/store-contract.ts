@@ -16,6 +16,7 @@ import type {
   EventQuery,
   IdempotencyClaim,
   KeyRecord,
+  LeasedWork,
   NewOrg,
   NewReplayJob,
   ReplayJob,
@@ -1423,6 +1424,63 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
         expect((await accepted(newJob(other.org.id))).orgId).toBe(other.org.id)
         expect(await store.queueReplayJob(other.org.id, job.id, T0)).toBeNull()
         expect(await store.getReplayJob(init.org.id)).toMatchObject({ id: job.id, status: 'accepted' })
+      })
+    })
+
+    describe('leases', () => {
+      const LEASE_MS = 30_000
+      const claim = (holder: string, nowMs: number, work: LeasedWork = 'delivery') =>
+        store.claimLease({ orgId: init.org.id, work, holder, nowMs, leaseMs: LEASE_MS })
+
+      it('gives a free lease to one holder and refuses it to another while it runs', async () => {
+        expect(await claim('replica-a', T0)).toBe(true)
+        expect(await claim('replica-b', T0 + 1)).toBe(false)
+        expect(await claim('replica-b', T0 + LEASE_MS - 1)).toBe(false)
+      })
+
+      it('lets only one of many concurrent claimants win', async () => {
+        const holders = Array.from({ length: 8 }, (_, i) => `replica-${i}`)
+        const outcomes = await Promise.all(holders.map((holder) => claim(holder, T0)))
+        expect(outcomes.filter(Boolean)).toHaveLength(1)
+      })
+
+      it('renews the holder’s lease, which then outlasts the first term', async () => {
+        await claim('replica-a', T0)
+        expect(await claim('replica-a', T0 + 10_000)).toBe(true)
+        expect(await claim('replica-b', T0 + LEASE_MS)).toBe(false)
+        expect(await claim('replica-b', T0 + 10_000 + LEASE_MS)).toBe(true)
+      })
+
+      it('lets another holder take a lapsed lease, after which the old holder cannot renew', async () => {
+        await claim('replica-a', T0)
+        expect(await claim('replica-b', T0 + LEASE_MS)).toBe(true)
+        expect(await claim('replica-a', T0 + LEASE_MS + 1)).toBe(false)
+      })
+
+      it('frees a released lease at once, but only when its holder releases it', async () => {
+        await claim('replica-a', T0)
+        await store.releaseLease(init.org.id, 'delivery', 'replica-b')
+        expect(await claim('replica-b', T0 + 1)).toBe(false)
+        await store.releaseLease(init.org.id, 'delivery', 'replica-a')
+        expect(await claim('replica-b', T0 + 2)).toBe(true)
+      })
+
+      it('keeps each kind of work and each org a lease of its own', async () => {
+        const other = newOrg('other')
+        await store.createOrg(other)
+        expect(await claim('replica-a', T0, 'delivery')).toBe(true)
+        expect(await claim('replica-b', T0, 'replay')).toBe(true)
+        expect(await claim('replica-c', T0, 'pruning')).toBe(true)
+        expect(
+          await store.claimLease({ orgId: other.org.id, work: 'delivery', holder: 'replica-b', nowMs: T0, leaseMs: 1 }),
+        ).toBe(true)
+      })
+
+      it('reports a lease of an unknown org as not found', async () => {
+        await expectStoreError(
+          store.claimLease({ orgId: randomUUID(), work: 'delivery', holder: 'replica-a', nowMs: T0, leaseMs: 1 }),
+          'not_found',
+        )
       })
     })
 

@@ -34,10 +34,15 @@ export function within<T>(promise: Promise<T>, ms: number, message: string): Pro
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
-export async function spawnServe(args: readonly string[], startTimeoutMs = 15_000): Promise<ServeProcess> {
+/** Starts `serve` with `args` and only PATH plus `env` in its environment. */
+export async function spawnServe(
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+  startTimeoutMs = 15_000,
+): Promise<ServeProcess> {
   const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { PATH: process.env.PATH ?? '' },
+    env: { PATH: process.env.PATH ?? '', ...env },
   })
   const exited = new Promise<ExitStatus>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }))

@@ -123,10 +123,10 @@ async function storedAfter(cursor: number): Promise<StoredEvent[]> {
 }
 
 /** Moves the clock past every batch window and settles until the cursor reaches the head (bounded). */
-async function deliverAll(): Promise<void> {
+async function deliverAll(workers: readonly DeliveryWorker[] = [worker]): Promise<void> {
   for (let round = 0; round < 50; round++) {
     clock.nowMs += SECOND_MS
-    await worker.settle()
+    await Promise.all(workers.map((each) => each.settle()))
     const { cursor, head } = await cursorAndHead()
     if (cursor === head) return
   }
@@ -441,6 +441,40 @@ describe('pausing, stopping and unconfiguring (SPEC.md §6.4)', () => {
     expect(await server.store.getWebhook(orgId)).toMatchObject({
       delivery: { deliveredSequence: startCursor, lastAttempt: null, consecutiveFailures: 0 },
     })
+  })
+})
+
+describe('leases among replicas (SPEC.md §6.5)', () => {
+  it('delivers nothing while another replica holds the lease, and takes over once it lapses', async () => {
+    const startCursor = await configure()
+    await worker.stop()
+    const lease = { orgId, work: 'delivery', holder: 'other-replica', leaseMs: TEST_LEASE.leaseMs } as const
+    expect(await server.store.claimLease({ ...lease, nowMs: clock.nowMs })).toBe(true)
+    worker = startWorker()
+    await ingest(2)
+    clock.nowMs += TEST_LEASE.leaseMs - 1
+    await worker.settle()
+    expect(receiver.requests).toHaveLength(0)
+
+    clock.nowMs += 1
+    await deliverAll()
+    await expectEverythingDeliveredInOrder(startCursor)
+    expect(await server.store.claimLease({ ...lease, nowMs: clock.nowMs })).toBe(false)
+  })
+
+  it('lets one of two workers deliver, and the other take over at once when the first stops', async () => {
+    const startCursor = await configure()
+    const second = startWorker({ lease: { ...TEST_LEASE, holder: 'second-replica' } })
+    try {
+      await ingest(3)
+      await deliverAll([worker, second])
+      await worker.stop()
+      await ingest(2)
+      await deliverAll([second])
+      await expectEverythingDeliveredInOrder(startCursor)
+    } finally {
+      await second.stop()
+    }
   })
 })
 

@@ -10,72 +10,37 @@ import type { Dispatcher } from 'undici'
 import { Pool, request } from 'undici'
 import { afterAll, bench, describe } from 'vitest'
 import type { ServerProcess } from './server-process.js'
-import { startServerProcess } from './server-process.js'
+import { INGEST_CONNECTIONS, ingestEvents, ingestItem, startServerProcess } from './server-process.js'
 import { report } from './support.js'
 
-const BATCH = 100
-const CONNECTIONS = 2
 const INGEST_EVENTS = Number(process.env.KA_BENCH_INGEST_EVENTS ?? 200_000)
 const once = { iterations: 1, time: 0, warmupIterations: 0, warmupTime: 0 }
 const results: Array<[string, string]> = []
 const rates: Record<string, number> = {}
 
-function item(i: number): string {
-  return JSON.stringify({
-    type: 'gateway_access',
-    src: '2001:db8::17',
-    principal_id: 'a3d2699a-0ed3-4417-bb10-d8e74a1513a4',
-    request: `/api/v1/services/${i}/routes`,
-    act: 'POST',
-    status: 201,
-    query: `{"page":"${i}","q":"some search text"}`,
-    user_agent: 'edge-gw/3.9 (zone=eu-1) Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36',
-  })
-}
-
-const body = Array.from({ length: BATCH }, (_, i) => item(i)).join('\n')
-
 function signRate(): number {
   const { privateKey } = generateKeyPairSync('ed25519')
-  const message = Buffer.from(item(1).repeat(2).slice(0, 600))
+  const message = Buffer.from(ingestItem(1).repeat(2).slice(0, 600))
   const count = 20_000
   const started = performance.now()
   for (let i = 0; i < count; i++) sign(null, message, privateKey)
   return count / ((performance.now() - started) / 1000)
 }
 
-async function ingestAll(
+/** Ingests `events` while sampling the server's RSS every 200 requests. */
+async function ingestSamplingRss(
   server: ServerProcess,
   events: number,
 ): Promise<{ seconds: number; peakRssMiB: number; firstRssMiB: number }> {
-  const pool = new Pool(server.url, { connections: CONNECTIONS, pipelining: 1 })
-  const requests = Math.ceil(events / BATCH)
-  let sent = 0
   let peakRssMiB = 0
   let firstRssMiB = 0
-  const started = performance.now()
-  const worker = async () => {
-    while (sent < requests) {
-      sent++
-      const response = await pool.request({
-        path: '/v1/audit-events',
-        method: 'POST',
-        headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/x-ndjson' },
-        body,
-      })
-      if (response.statusCode !== 201)
-        throw new Error(`ingest answered ${response.statusCode}: ${await response.body.text()}`)
-      await response.body.dump()
-      if (sent % 200 === 0) {
-        const rss = server.rssMiB()
-        if (firstRssMiB === 0 && sent >= requests / 10) firstRssMiB = rss
-        peakRssMiB = Math.max(peakRssMiB, rss)
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: CONNECTIONS }, worker))
-  await pool.close()
-  return { seconds: (performance.now() - started) / 1000, peakRssMiB, firstRssMiB }
+  const seconds = await ingestEvents([server], events, (sent, requests) => {
+    if (sent % 200 !== 0) return
+    const rss = server.rssMiB()
+    if (firstRssMiB === 0 && sent >= requests / 10) firstRssMiB = rss
+    peakRssMiB = Math.max(peakRssMiB, rss)
+  })
+  return { seconds, peakRssMiB, firstRssMiB }
 }
 
 async function pullAll(server: ServerProcess): Promise<{ events: number; seconds: number }> {
@@ -132,7 +97,7 @@ async function streamLatencies(server: ServerProcess): Promise<number[]> {
   for (let tick = 0; tick < ticks; tick++) {
     const due = started + tick * 50
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())))
-    const batch = Array.from({ length: perTick }, (_, i) => item(tick * perTick + i)).join('\n')
+    const batch = Array.from({ length: perTick }, (_, i) => ingestItem(tick * perTick + i)).join('\n')
     pending.push(
       request(`${server.url}/v1/audit-events`, {
         method: 'POST',
@@ -169,7 +134,7 @@ describe('serve', () => {
     async () => {
       const server = await startServerProcess()
       try {
-        const ingest = await ingestAll(server, INGEST_EVENTS)
+        const ingest = await ingestSamplingRss(server, INGEST_EVENTS)
         rates.ingest = INGEST_EVENTS / ingest.seconds
         results.push([
           'server RSS during ingest',
@@ -196,7 +161,7 @@ afterAll(() => {
   report('service core (same run)', [
     ['node:crypto sign, one core', `${signed.toFixed(0)} signatures/s`],
     [
-      'ingest, durable, 2 connections',
+      `ingest, durable, ${INGEST_CONNECTIONS} connections`,
       `${ingest.toFixed(0)} events/s = ${(ingest / signed).toFixed(2)}x sign rate (target >= 0.5x)`,
     ],
     ['pull NDJSON, 1000 a page', `${pull.toFixed(0)} events/s (target >= 100000)`],

@@ -13,6 +13,7 @@ import { generateTokenSecret } from '../../src/core/tokens.js'
 import { LineVerifier } from '../../src/core/verify.js'
 import { SQLITE_FILE } from '../../src/server/data-dir.js'
 import { openSqliteStore } from '../../src/store/sqlite/index.js'
+import { pullAllLines, REQUEST_TIMEOUT_MS, waitUntil } from '../helpers/e2e.js'
 import { jsonOf } from '../helpers/server.js'
 import type { ExitStatus, ServeProcess } from '../helpers/spawn-server.js'
 import { spawnServe, within } from '../helpers/spawn-server.js'
@@ -22,8 +23,6 @@ const ITEMS_PER_BATCH = 50
 const LOOPS = 2
 const KILL_AFTER_MS = 1500
 const MAX_BATCHES_PER_LOOP = 2000
-const MAX_PULL_PAGES = 1000
-const REQUEST_TIMEOUT_MS = 10_000
 const CLASS_ID = 'crash-test'
 
 /** What the ingest loops saw: acknowledged trace ids (with their batch), and anything unexpected. */
@@ -77,37 +76,6 @@ async function ingestUntilKilled(server: ServeProcess, token: string, loop: numb
   }
 }
 
-async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await delay(1)
-  }
-}
-
-/** Every line of the org as NDJSON, following the Link rel="next" headers, as raw bytes. */
-async function pullAllLines(url: string, token: string): Promise<Buffer[]> {
-  const lines: Buffer[] = []
-  let next: string | null = '/v3/audit-logs?page%5Bsize%5D=1000'
-  for (let page = 0; next !== null; page++) {
-    if (page >= MAX_PULL_PAGES) throw new Error(`more than ${MAX_PULL_PAGES} pages`)
-    const response: Response = await fetch(`${url}${next}`, {
-      headers: { authorization: `Bearer ${token}`, accept: 'application/x-ndjson' },
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    })
-    expect(response.status).toBe(200)
-    const body = Buffer.from(await response.arrayBuffer())
-    let start = 0
-    for (let end = body.indexOf(0x0a); end >= 0; end = body.indexOf(0x0a, start)) {
-      lines.push(body.subarray(start, end))
-      start = end + 1
-    }
-    expect(start, 'every NDJSON line ends with \\n').toBe(body.length)
-    next = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('link') ?? '')?.[1] ?? null
-  }
-  return lines
-}
-
 /** Every committed sequence of the org, read straight from the SQLite file in pages. */
 async function storedSequences(dataDir: string, orgId: string): Promise<number[]> {
   const store = await openSqliteStore({ path: join(dataDir, SQLITE_FILE) })
@@ -145,7 +113,11 @@ describe('crash safety of serve', () => {
       const deadline = Date.now() + 15_000
       const loops = Array.from({ length: LOOPS }, (_, loop) => ingestUntilKilled(first, token, loop, ledger, deadline))
       await delay(KILL_AFTER_MS)
-      await waitUntil(() => ledger.inFlight > 0, 1000, 'an ingest request in flight')
+      await waitUntil(
+        () => ledger.inFlight > 0,
+        1000,
+        () => 'an ingest request in flight',
+      )
       ledger.killed = true
       first.child.kill('SIGKILL')
       expect(await within(first.exited, 5000, 'the killed server did not exit')).toEqual({

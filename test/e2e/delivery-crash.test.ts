@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest'
 import { readJwks } from '../../src/core/jwks.js'
 import { generateTokenSecret } from '../../src/core/tokens.js'
 import { LineVerifier } from '../../src/core/verify.js'
-import type { CountingReceiver, Delivery, IngestProgress } from '../helpers/counting-receiver.js'
+import type { CountingReceiver, Delivery, IngestProgress } from '../helpers/e2e.js'
 import {
   api,
   arrivedBetween,
@@ -23,7 +23,7 @@ import {
   REQUEST_TIMEOUT_MS,
   startCountingReceiver,
   waitUntil,
-} from '../helpers/counting-receiver.js'
+} from '../helpers/e2e.js'
 import type { ExitStatus } from '../helpers/spawn-server.js'
 import { spawnServe, within } from '../helpers/spawn-server.js'
 import { tempDir } from '../helpers/temp-files.js'

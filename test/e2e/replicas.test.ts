@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readJwks } from '../../src/core/jwks.js'
 import { generateTokenSecret } from '../../src/core/tokens.js'
 import { LineVerifier } from '../../src/core/verify.js'
-import type { Delivery, IngestProgress } from '../helpers/counting-receiver.js'
+import type { Delivery, IngestProgress } from '../helpers/e2e.js'
 import {
   api,
   arrivedBetween,
@@ -22,7 +22,7 @@ import {
   pullAllLines,
   startCountingReceiver,
   waitUntil,
-} from '../helpers/counting-receiver.js'
+} from '../helpers/e2e.js'
 import {
   dropTestSchemas,
   freshSchemaName,

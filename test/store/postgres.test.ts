@@ -8,6 +8,7 @@ import { openPostgresStore } from '../../src/store/postgres/index.js'
 import type { Store } from '../../src/store/store.js'
 import { StoreError } from '../../src/store/store.js'
 import { parseTraceId } from '../../src/util/u64.js'
+import { FIXED_ORG, FIXED_ORG_ID } from '../helpers/fixed-org.js'
 import {
   dropTestSchemas,
   freshSchemaName,
@@ -58,30 +59,8 @@ describe.skipIf(SKIP_POSTGRES)('postgres', () => {
       for (const store of opened.splice(0)) await store.close()
     })
 
-    const orgId = '5b1f0c2e-8a4d-4c1e-9f3a-2d7e6b9c0a11'
-    const org = {
-      org: { id: orgId, name: 'default', createdAt: 1 },
-      key: {
-        kid: 'a'.repeat(40),
-        orgId,
-        status: 'active',
-        publicKey: Buffer.alloc(32, 1),
-        privateKey: Buffer.alloc(48, 2),
-        createdAt: 1,
-        retiredAt: null,
-      },
-      adminToken: {
-        id: '0f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a',
-        orgId,
-        name: 'initial-admin',
-        role: 'admin',
-        secretHash: 'b'.repeat(64),
-        createdAt: 1,
-        expiresAt: null,
-        lastUsedAt: null,
-        revokedAt: null,
-      },
-    } as const
+    const orgId = FIXED_ORG_ID
+    const org = FIXED_ORG
     const draft = (line: string) => ({
       type: 'authorization' as const,
       eventTsMs: 1,

@@ -10,6 +10,7 @@ import { openSqliteDatabase, openSqliteStore } from '../../src/store/sqlite/inde
 import type { Store } from '../../src/store/store.js'
 import { StoreError } from '../../src/store/store.js'
 import { parseTraceId } from '../../src/util/u64.js'
+import { FIXED_ORG } from '../helpers/fixed-org.js'
 import { storeContract } from './contract/store-contract.js'
 
 const tempDirs: string[] = []
@@ -55,29 +56,7 @@ describe('sqlite store', () => {
     for (const db of openedDatabases.splice(0)) db.close()
   })
 
-  const org = {
-    org: { id: '5b1f0c2e-8a4d-4c1e-9f3a-2d7e6b9c0a11', name: 'default', createdAt: 1 },
-    key: {
-      kid: 'a'.repeat(40),
-      orgId: '5b1f0c2e-8a4d-4c1e-9f3a-2d7e6b9c0a11',
-      status: 'active',
-      publicKey: Buffer.alloc(32, 1),
-      privateKey: Buffer.alloc(48, 2),
-      createdAt: 1,
-      retiredAt: null,
-    },
-    adminToken: {
-      id: '0f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a',
-      orgId: '5b1f0c2e-8a4d-4c1e-9f3a-2d7e6b9c0a11',
-      name: 'initial-admin',
-      role: 'admin',
-      secretHash: 'b'.repeat(64),
-      createdAt: 1,
-      expiresAt: null,
-      lastUsedAt: null,
-      revokedAt: null,
-    },
-  } as const
+  const org = FIXED_ORG
 
   it('records each migration once and does not re-apply it on reopen', async () => {
     const path = freshDatabasePath()

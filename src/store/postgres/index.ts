@@ -11,14 +11,12 @@ import {
   deliveryOf,
   inconsistentWebhook,
   isActiveAdmin,
-  orgNotFound,
   readThroughSequence,
   replaySubmitRefusal,
   revokeRefusal,
 } from '../records.js'
 import type {
   BucketCount,
-  CommittedEvent,
   ConfiguredWebhook,
   DecideWebhookChange,
   DestinationChange,
@@ -50,9 +48,11 @@ import type {
 import { StoreError } from '../store.js'
 import type { PendingAppend } from './append-queue.js'
 import { AppendQueue } from './append-queue.js'
+import { EventAppender } from './appends.js'
 import type { ConnectionOptions, Queryable } from './connection.js'
 import { Database } from './connection.js'
 import { Notifications } from './notifications.js'
+import { lockOrg } from './org-head.js'
 
 export type PostgresStoreOptions = ConnectionOptions
 
@@ -102,11 +102,6 @@ const LIST_DESTINATIONS_WHERE = `org_id = $1
   AND ($2::bigint IS NULL OR (created_at, id) > ($2::bigint, $3::text))
   AND ($4::bigint IS NULL OR (created_at, id) < ($4::bigint, $5::text))
   AND ($6::text IS NULL OR name = $6) AND ($7::text IS NULL OR strpos(lower(name), lower($7)) > 0)`
-
-interface OrgHead {
-  readonly lastSequence: number
-  readonly lastRt: number
-}
 
 interface WebhookRow extends DeliveryColumns {
   readonly orgId: string
@@ -170,16 +165,6 @@ async function migrate(database: Database): Promise<void> {
   })
 }
 
-/** Locks the org's row for the rest of the transaction: every write of one org queues here. */
-async function lockOrg(tx: Queryable, orgId: string): Promise<OrgHead> {
-  const head = await tx.row<OrgHead>(
-    'SELECT last_sequence AS "lastSequence", last_rt AS "lastRt" FROM orgs WHERE id = $1 FOR UPDATE',
-    [orgId],
-  )
-  if (head === null) throw orgNotFound(orgId)
-  return head
-}
-
 async function insertNewOrg(tx: Queryable, init: NewOrg): Promise<void> {
   const { org, key, adminToken } = init
   await tx.rows('INSERT INTO orgs (id, name, created_at) VALUES ($1, $2, $3)', [org.id, org.name, org.createdAt])
@@ -234,78 +219,21 @@ async function revokeIn(tx: Queryable, orgId: string, id: string, nowMs: number)
   return 'revoked'
 }
 
-/**
- * Commits one org's appends in the caller's transaction under the org's lock: each call's drafts
- * are rendered with that call's rt (a render that throws fails its call alone), then every
- * rendered event goes in one INSERT and other replicas are told the new head.
- */
-async function appendIn(
-  tx: Queryable,
-  notifications: Notifications,
-  orgId: string,
-  calls: readonly PendingAppend[],
-): Promise<Array<CommittedEvent[] | Error>> {
-  const head = await lockOrg(tx, orgId)
-  let { lastSequence, lastRt } = head
-  const columns = { sequence: [] as number[], type: [] as string[], eventTs: [] as number[], rt: [] as number[] }
-  const traceIds: string[] = []
-  const lines: Buffer[] = []
-  const outcomes = calls.map((call): CommittedEvent[] | Error => {
-    const rt = Math.max(call.nowMs, lastRt)
-    let rendered: Buffer[]
-    try {
-      rendered = call.drafts.map((draft) => Buffer.from(draft.render(rt), 'utf8'))
-    } catch (error) {
-      return error instanceof Error ? error : new Error(String(error))
-    }
-    const committed = call.drafts.map((draft, index): CommittedEvent => {
-      const sequence = lastSequence + 1 + index
-      columns.sequence.push(sequence)
-      columns.type.push(draft.type)
-      columns.eventTs.push(draft.eventTsMs)
-      columns.rt.push(rt)
-      traceIds.push(draft.traceId)
-      lines.push(rendered[index] as Buffer)
-      return { sequence, rt, traceId: draft.traceId }
-    })
-    if (committed.length > 0) {
-      lastSequence += committed.length
-      lastRt = rt
-    }
-    return committed
-  })
-  if (lines.length === 0) return outcomes
-  await tx.rows(
-    `INSERT INTO events (org_id, sequence, type, event_ts_ms, rt, trace_id, line)
-     SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::bytea[])`,
-    [orgId, columns.sequence, columns.type, columns.eventTs, columns.rt, traceIds, lines],
-  )
-  await tx.rows('UPDATE orgs SET last_sequence = $2, last_rt = $3 WHERE id = $1', [orgId, lastSequence, lastRt])
-  await notifications.send(tx, { kind: 'events', orgId, head: lastSequence })
-  return outcomes
-}
-
-/** The one outcome of a single call, thrown if it failed. */
-function onlyOutcome(outcomes: ReadonlyArray<CommittedEvent[] | Error>): CommittedEvent[] {
-  const [outcome] = outcomes
-  if (outcome === undefined) throw new Error('no outcome')
-  if (outcome instanceof Error) throw outcome
-  return outcome
-}
-
 async function appendOnceIn(
   tx: Queryable,
-  notifications: Notifications,
+  appender: EventAppender,
   orgId: string,
   call: PendingAppend,
   claim: IdempotencyClaim,
 ): Promise<IdempotentAppendOutcome> {
   const { key, requestHash, expiredAtOrBeforeMs } = claim
   // The org's lock first, so two requests with one key never both find it missing.
-  await lockOrg(tx, orgId)
+  const head = await lockOrg(tx, orgId)
   const earlier = await findIdempotentResponseIn(tx, orgId, key, expiredAtOrBeforeMs)
   if (earlier !== null) return { outcome: 'exists', response: earlier }
-  const events = onlyOutcome(await appendIn(tx, notifications, orgId, [call]))
+  const [outcome] = await appender.appendLocked(tx, orgId, head, [call])
+  if (outcome === undefined || outcome instanceof Error) throw outcome ?? new Error('no outcome')
+  const events = outcome
   const response: IdempotentResponse = { requestHash, status: claim.responseStatus, body: claim.renderResponse(events) }
   // Reached only when no unexpired record exists, so a conflict replaces an expired one.
   await tx.rows(
@@ -626,7 +554,11 @@ function createPostgresStore(database: Database, channel: string): Store {
     notifications.ensureListening()
     return database.transaction(fn)
   }
-  const appends = new AppendQueue((orgId, calls) => transaction((tx) => appendIn(tx, notifications, orgId, calls)))
+  const appender = new EventAppender(database, notifications)
+  const appends = new AppendQueue((orgId, calls) => {
+    notifications.ensureListening()
+    return appender.append(orgId, calls)
+  })
   /** Tells this process's listeners after the commit; other replicas hear the NOTIFY. */
   const announcing = async <T>(
     listeners: ReadonlySet<(orgId: string) => void>,
@@ -739,7 +671,7 @@ function createPostgresStore(database: Database, channel: string): Store {
     findIdempotentResponse: (orgId, key, expiredAtOrBeforeMs) =>
       use((db) => findIdempotentResponseIn(db, orgId, key, expiredAtOrBeforeMs)),
     appendEventsOnce: (orgId, nowMs, drafts, claim) =>
-      transaction((tx) => appendOnceIn(tx, notifications, orgId, { nowMs, drafts }, claim)),
+      transaction((tx) => appendOnceIn(tx, appender, orgId, { nowMs, drafts }, claim)),
     // SKIP LOCKED: replicas pruning at once each take other keys instead of waiting.
     pruneIdempotencyKeys: (expiredAtOrBeforeMs, maxKeys) =>
       use((db) =>

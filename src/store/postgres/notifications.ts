@@ -39,8 +39,13 @@ export class Notifications {
 
   /** Queues a notification in the caller's transaction; it is sent if and when that commits. */
   async send(tx: Queryable, notice: Notice): Promise<void> {
+    await tx.rows('SELECT pg_notify($1, $2)', this.notice(notice))
+  }
+
+  /** The channel and payload of a notice, for a statement that notifies by itself. */
+  notice(notice: Notice): [channel: string, payload: string] {
     const payload: Payload = { from: this.storeId, notice }
-    await tx.rows('SELECT pg_notify($1, $2)', [this.channel, JSON.stringify(payload)])
+    return [this.channel, JSON.stringify(payload)]
   }
 
   /** Starts listening unless a connection listens or is being made; failures wait for the next call. */

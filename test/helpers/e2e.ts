@@ -1,6 +1,7 @@
-// End-to-end delivery checks shared by the crash and replica tests: a loopback receiver that
-// records every gunzipped line and can hold a chosen request unanswered (the kill point), an ingest
-// loop, a pull of every stored line, and the checks that what arrived is what was stored.
+// Helpers of the tests that spawn the built binary (crash, delivery crash, replicas): a loopback
+// receiver that records every gunzipped line and can hold a chosen request unanswered (the kill
+// point), an ingest loop, a pull of every stored line, and the checks that what arrived is what
+// was stored.
 
 import type { IncomingHttpHeaders } from 'node:http'
 import { createServer } from 'node:http'

@@ -1,0 +1,121 @@
+// Owns appending events on PostgreSQL. Each call's drafts are rendered for the org's head (a render
+// that throws fails its call alone); then one statement advances the org's head only if it is
+// still the one rendered for (compare and swap), inserts the events and notifies other replicas:
+// one round trip and one commit. A replica that lost a race reads the new head, renders again
+// and retries; after a few lost races it waits for the org's row lock instead, so it always ends.
+
+import type { CommittedEvent } from '../store.js'
+import type { PendingAppend } from './append-queue.js'
+import type { Database, Queryable } from './connection.js'
+import type { Notifications } from './notifications.js'
+import type { OrgHead } from './org-head.js'
+import { lockOrg, readOrgHead } from './org-head.js'
+
+/** Lost races tolerated before an append takes the org's lock. */
+const OPTIMISTIC_ATTEMPTS = 3
+
+// $1 org, $2–$7 the event columns, $8/$9 the new head, $10/$11 the head rendered for, $12/$13 the notification.
+const ADVANCE_AND_INSERT = `WITH advanced AS (
+    UPDATE orgs SET last_sequence = $8, last_rt = $9
+    WHERE id = $1 AND last_sequence = $10 AND last_rt = $11
+    RETURNING id
+  ), appended AS (
+    INSERT INTO events (org_id, sequence, type, event_ts_ms, rt, trace_id, line)
+    SELECT $1, e.* FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::bytea[]) AS e
+    WHERE EXISTS (SELECT 1 FROM advanced)
+  )
+  SELECT pg_notify($12, $13) FROM advanced`
+
+type Outcomes = Array<CommittedEvent[] | Error>
+
+interface Rendered {
+  readonly outcomes: Outcomes
+  readonly head: OrgHead
+  /** The statement's event columns: sequence, type, event_ts, rt, trace_id, line. */
+  readonly columns: readonly [number[], string[], number[], number[], string[], Buffer[]]
+}
+
+/** Renders each call with rt = max(its nowMs, the last rt), numbering its events after the last sequence. */
+function render(head: OrgHead, calls: readonly PendingAppend[]): Rendered {
+  let { lastSequence, lastRt } = head
+  const columns: Rendered['columns'] = [[], [], [], [], [], []]
+  const [sequences, types, eventTimes, rts, traceIds, lines] = columns
+  const outcomes = calls.map((call): CommittedEvent[] | Error => {
+    const rt = Math.max(call.nowMs, lastRt)
+    let rendered: Buffer[]
+    try {
+      rendered = call.drafts.map((draft) => Buffer.from(draft.render(rt), 'utf8'))
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error))
+    }
+    const committed = call.drafts.map((draft, index): CommittedEvent => {
+      const sequence = lastSequence + 1 + index
+      sequences.push(sequence)
+      types.push(draft.type)
+      eventTimes.push(draft.eventTsMs)
+      rts.push(rt)
+      traceIds.push(draft.traceId)
+      lines.push(rendered[index] as Buffer)
+      return { sequence, rt, traceId: draft.traceId }
+    })
+    if (committed.length > 0) {
+      lastSequence += committed.length
+      lastRt = rt
+    }
+    return committed
+  })
+  return { outcomes, head: { lastSequence, lastRt }, columns }
+}
+
+export class EventAppender {
+  /** Each org's head after this store's last append: a guess that the compare and swap checks. */
+  private readonly heads = new Map<string, OrgHead>()
+
+  constructor(
+    private readonly database: Database,
+    private readonly notifications: Notifications,
+  ) {}
+
+  /** Commits one org's calls in one statement of their own: per call its events or its error. */
+  async append(orgId: string, calls: readonly PendingAppend[]): Promise<Outcomes> {
+    for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
+      const head = this.heads.get(orgId) ?? (await this.database.use((db) => readOrgHead(db, orgId)))
+      const outcomes = await this.database.use((db) => this.advance(db, orgId, head, calls))
+      if (outcomes !== null) return outcomes
+      this.heads.delete(orgId)
+    }
+    // Other replicas keep winning: queue behind the org's lock, where the swap cannot fail.
+    return this.database.transaction(async (tx) => this.appendLocked(tx, orgId, await lockOrg(tx, orgId), calls))
+  }
+
+  /** Commits the calls in the caller's transaction, which holds the org's lock and read `head` under it. */
+  async appendLocked(tx: Queryable, orgId: string, head: OrgHead, calls: readonly PendingAppend[]): Promise<Outcomes> {
+    // The transaction may still roll back: the next append reads the head again.
+    this.heads.delete(orgId)
+    const outcomes = await this.advance(tx, orgId, head, calls)
+    this.heads.delete(orgId)
+    if (outcomes === null) throw new Error(`The head of org ${orgId} moved while its row was locked`)
+    return outcomes
+  }
+
+  /** The outcomes, or null when the org's head is no longer `head` (nothing was stored). */
+  private async advance(db: Queryable, orgId: string, head: OrgHead, calls: readonly PendingAppend[]) {
+    const rendered = render(head, calls)
+    if (rendered.columns[0].length === 0) return rendered.outcomes
+    const { lastSequence, lastRt } = rendered.head
+    const [channel, payload] = this.notifications.notice({ kind: 'events', orgId, head: lastSequence })
+    const applied = await db.rows(ADVANCE_AND_INSERT, [
+      orgId,
+      ...rendered.columns,
+      lastSequence,
+      lastRt,
+      head.lastSequence,
+      head.lastRt,
+      channel,
+      payload,
+    ])
+    if (applied.length === 0) return null
+    this.heads.set(orgId, rendered.head)
+    return rendered.outcomes
+  }
+}

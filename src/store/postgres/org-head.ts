@@ -1,0 +1,27 @@
+// Owns reading an org's row as appends see it: its last sequence and last rt, the high-water marks
+// new events are numbered and timed from; optionally locked for the rest of the transaction, which
+// every write of one org queues behind.
+
+import { orgNotFound } from '../records.js'
+import type { Queryable } from './connection.js'
+
+export interface OrgHead {
+  readonly lastSequence: number
+  readonly lastRt: number
+}
+
+const SELECT_HEAD = 'SELECT last_sequence AS "lastSequence", last_rt AS "lastRt" FROM orgs WHERE id = $1'
+
+/** The org's head (StoreError not_found for an unknown org). */
+export async function readOrgHead(db: Queryable, orgId: string): Promise<OrgHead> {
+  const head = await db.row<OrgHead>(SELECT_HEAD, [orgId])
+  if (head === null) throw orgNotFound(orgId)
+  return head
+}
+
+/** Locks the org's row for the rest of the transaction and returns its head. */
+export async function lockOrg(tx: Queryable, orgId: string): Promise<OrgHead> {
+  const head = await tx.row<OrgHead>(`${SELECT_HEAD} FOR UPDATE`, [orgId])
+  if (head === null) throw orgNotFound(orgId)
+  return head
+}

@@ -1,14 +1,15 @@
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startCommand, waitFor } from '../helpers/in-process.js'
+import { dropTestSchemas, freshSchemaUrl, requirePostgres, SKIP_POSTGRES } from '../helpers/postgres.js'
 import { runCli } from '../helpers/run-cli.js'
 import { jsonOf } from '../helpers/server.js'
 import { tempDir } from '../helpers/temp-files.js'
 
 /** Runs `serve` in-process until the test sends a signal; its stderr is the JSON log. */
-function serveInProcess(args: string[]) {
-  const command = startCommand(['serve', ...args])
+function serveInProcess(args: string[], env: Record<string, string> = {}) {
+  const command = startCommand(['serve', ...args], { env })
   return { exit: command.exit, signal: command.signal, log: command.stderr }
 }
 
@@ -63,6 +64,12 @@ describe('serve', () => {
     expect(run.exitCode).toBe(2)
     expect(run.stderr).toContain(message)
     expect(run.stderr).not.toContain('secret')
+  })
+
+  it('exits 2 for a lease time out of range', async () => {
+    const run = await runCli(['serve', '--data-dir', tempDir().path('d')], { env: { KONNECT_AUDIT_LEASE_TIME: '1s' } })
+    expect(run.exitCode).toBe(2)
+    expect(run.stderr).toContain('KONNECT_AUDIT_LEASE_TIME 1s must be a duration from 3s to 10m')
   })
 
   it('takes the bootstrap token from a file and rejects a malformed one', async () => {
@@ -128,5 +135,48 @@ describe('operator subcommands', () => {
     expect(missingFlag.exitCode).toBe(2)
     server.signal('SIGTERM')
     expect(await server.exit).toBe(0)
+  })
+})
+
+describe.skipIf(SKIP_POSTGRES)('serve on PostgreSQL', () => {
+  beforeAll(requirePostgres)
+  afterAll(dropTestSchemas)
+
+  it('takes the database from KONNECT_AUDIT_DATABASE_URL, with the operator subcommands on the same store', async () => {
+    const tmp = tempDir()
+    const url = await freshSchemaUrl()
+    const server = serveInProcess(['--listen', '127.0.0.1:0', '--data-dir', tmp.path('data')], {
+      KONNECT_AUDIT_DATABASE_URL: url,
+    })
+    const base = await waitFor(() => /"Server listening at (http:\/\/[\d.:]+)"/.exec(server.log())?.[1])
+    expect(await jsonOf(await fetch(`${base}/healthz`))).toMatchObject({ status: 'ok', store: 'postgres' })
+
+    const created = await runCli(['serve', 'org', 'create', '--name', 'payments', '--database', url], {
+      env: { KONNECT_AUDIT_DATA_DIR: tmp.path('operator') },
+    })
+    expect(created.exitCode).toBe(0)
+    const orgId = created.stdout.trim()
+    const orgToken = readFileSync(tmp.path(`operator/org-${orgId}-admin-token`), 'utf8').trim()
+    const whoami = await jsonOf(await fetch(`${base}/v1/whoami`, { headers: { authorization: `Bearer ${orgToken}` } }))
+    expect(whoami.org).toEqual({ id: orgId, name: 'payments' })
+    // The data dir is not locked with PostgreSQL: a second replica may share it.
+    const replica = serveInProcess(['--listen', '127.0.0.1:0', '--data-dir', tmp.path('data'), '--database', url])
+    await waitFor(() => (replica.log().includes('Server listening') ? true : undefined))
+    replica.signal('SIGTERM')
+    server.signal('SIGTERM')
+    expect([await replica.exit, await server.exit]).toEqual([0, 0])
+  })
+
+  it('exits 1 for an unreachable database, without its password', async () => {
+    const run = await runCli([
+      'serve',
+      '--data-dir',
+      tempDir().path('d'),
+      '--database',
+      'postgres://audit:s3cret@127.0.0.1:1/audit',
+    ])
+    expect(run.exitCode).toBe(1)
+    expect(run.stderr).toContain('unreachable')
+    expect(run.stderr).not.toContain('s3cret')
   })
 })

@@ -25,7 +25,7 @@ import {
 } from '../helpers/e2e.js'
 import {
   dropTestSchemas,
-  freshSchemaName,
+  freshSchemaUrl,
   requirePostgres,
   SKIP_POSTGRES,
   TEST_DATABASE_URL,
@@ -44,20 +44,6 @@ const KILL_AT_REQUEST = 4
 const TAKEOVER_AND_DELIVERY_MS = 30_000
 const CLASS_ID = 'replicas'
 const body = (batch: number) => ingestBody(batch, ITEMS_PER_BATCH, CLASS_ID)
-
-/** A database URL whose connections use `schema`, which must exist. */
-async function schemaUrl(schema: string): Promise<string> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL })
-  await client.connect()
-  try {
-    await client.query(`CREATE SCHEMA ${schema}`)
-  } finally {
-    await client.end()
-  }
-  const url = new URL(TEST_DATABASE_URL)
-  url.searchParams.set('options', `-c search_path=${schema}`)
-  return url.toString()
-}
 
 /** The pid in the holder of the org's delivery lease (`host/pid/uuid`), if a lease runs. */
 async function deliveryLeaseHolderPid(url: string, orgId: string): Promise<number | null> {
@@ -116,7 +102,7 @@ describe.skipIf(SKIP_POSTGRES)('replicas on PostgreSQL', () => {
   it('delivers every event once another replica takes over from one killed mid-delivery', {
     timeout: 90_000,
   }, async () => {
-    const url = await schemaUrl(freshSchemaName())
+    const url = await freshSchemaUrl()
     const { replicas, token } = await startReplicas(3, url)
     const receiver = await startCountingReceiver(REPLY_DELAY_MS, KILL_AT_REQUEST)
     try {
@@ -199,7 +185,7 @@ describe.skipIf(SKIP_POSTGRES)('replicas on PostgreSQL', () => {
   })
 
   it('streams events ingested on one replica to a stream client of another', { timeout: 30_000 }, async () => {
-    const url = await schemaUrl(freshSchemaName())
+    const url = await freshSchemaUrl()
     const { replicas, token } = await startReplicas(2, url)
     const [writer, reader] = replicas as [ServeProcess, ServeProcess]
     const abort = new AbortController()

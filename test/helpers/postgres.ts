@@ -17,6 +17,21 @@ export function freshSchemaName(): string {
   return schema
 }
 
+/** A database URL whose connections use a fresh schema, created now and dropped by dropTestSchemas. */
+export async function freshSchemaUrl(): Promise<string> {
+  const schema = freshSchemaName()
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL })
+  await client.connect()
+  try {
+    await client.query(`CREATE SCHEMA ${schema}`)
+  } finally {
+    await client.end()
+  }
+  const url = new URL(TEST_DATABASE_URL)
+  url.searchParams.set('options', `-c search_path=${schema}`)
+  return url.toString()
+}
+
 /** Fails with how to start PostgreSQL when it cannot be reached. */
 export async function requirePostgres(): Promise<void> {
   const client = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 5000 })

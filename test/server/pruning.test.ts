@@ -311,6 +311,29 @@ describe('PruningWorker', () => {
     expect(log.warnings[0]?.message).toContain('retention pruned')
   })
 
+  it('skips an org another replica prunes, and prunes it once that lease is released', async () => {
+    const expiring = await ingest(server, [authz('leased')])
+    advance(2 * HOUR_MS)
+    const lease = { orgId, work: 'pruning', holder: 'other-replica' } as const
+    expect(await server.store.claimLease({ ...lease, nowMs: clock.nowMs, leaseMs: 30_000 })).toBe(true)
+    const worker = new PruningWorker({
+      store: server.store,
+      clock,
+      timer: recordingTimer(),
+      log: recordingLog(),
+      lease: TEST_LEASE,
+      retentionMs: HOUR_MS,
+    })
+    expect((await worker.run()).deletedEvents).toBe(0)
+    expect(await storedSequences(server.store, orgId)).toContain(expiring.last_sequence)
+
+    await server.store.releaseLease(orgId, 'pruning', 'other-replica')
+    expect((await worker.run()).deletedEvents).toBeGreaterThan(0)
+    expect(await storedSequences(server.store, orgId)).not.toContain(expiring.last_sequence)
+    // The worker gave its own lease up after the pass.
+    expect(await server.store.claimLease({ ...lease, nowMs: clock.nowMs, leaseMs: 30_000 })).toBe(true)
+  })
+
   it('stops with the server: close() cancels the timer and a later pass touches nothing', async () => {
     await server.close()
     expect(await server.pruning.run()).toEqual({ deletedEvents: 0, undeliveredPruned: 0, deletedIdempotencyKeys: 0 })

@@ -617,6 +617,23 @@ describe('stopping and resuming (SPEC.md §7, at least once)', () => {
     expect(acknowledgedLines()).toEqual(stored.map((event) => event.line.toString('utf8')))
     expect(replayed().map((request: ReceivedRequest) => request.lines.length)).toEqual([1000, 100, 100])
   })
+
+  it('leaves a job alone while another replica holds its lease, and runs it once the lease lapses', async () => {
+    await configure()
+    const { startMs, endMs } = pastWindow()
+    await ingestAt([startMs + SECOND_MS])
+    const lease = { orgId, work: 'replay', holder: 'other-replica', leaseMs: TEST_LEASE.leaseMs } as const
+    expect(await server.store.claimLease({ ...lease, nowMs: clock.nowMs })).toBe(true)
+    await startJob(startMs, endMs)
+    startWorker()
+    await settle()
+    expect(await job()).toMatchObject({ status: 'accepted' })
+    expect(replayed()).toHaveLength(0)
+
+    clock.nowMs += TEST_LEASE.leaseMs
+    await settle()
+    expect(await job()).toMatchObject({ status: 'completed', progress: { total: 1, sent: 1 } })
+  })
 })
 
 describe('the server runs the worker (DESIGN.md §1)', () => {

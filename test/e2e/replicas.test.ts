@@ -23,13 +23,7 @@ import {
   startCountingReceiver,
   waitUntil,
 } from '../helpers/e2e.js'
-import {
-  dropTestSchemas,
-  freshSchemaUrl,
-  requirePostgres,
-  SKIP_POSTGRES,
-  TEST_DATABASE_URL,
-} from '../helpers/postgres.js'
+import { dropTestSchemas, freshSchemaUrl, requirePostgres, SKIP_POSTGRES } from '../helpers/postgres.js'
 import type { ServeProcess } from '../helpers/spawn-server.js'
 import { spawnServe, within } from '../helpers/spawn-server.js'
 import { tempDir } from '../helpers/temp-files.js'

@@ -175,6 +175,30 @@ describe.skipIf(SKIP_POSTGRES)('postgres', () => {
       expect(heardByWriter).toEqual([])
     })
 
+    it('listens again after its LISTEN connection is killed, on its next statement', async () => {
+      const schema = freshSchemaName()
+      const [writer, listener] = await Promise.all([open(schema), open(schema)])
+      await writer.bootstrap(org)
+      const heads: number[] = []
+      listener.onEventsCommittedElsewhere((_org, head) => heads.push(head))
+      await listener.ping()
+      await waitFor(() => listening(schema, 1))
+      await raw(
+        schema,
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN "konnect_audit.${schema}"'`,
+      )
+      await waitFor(async () => !(await listening(schema, 1)))
+
+      // The workers' poll makes such a statement every few seconds.
+      await waitFor(async () => {
+        await listener.ping()
+        return listening(schema, 1)
+      })
+      await writer.appendEvents(orgId, 10, [draft('{}')])
+      await waitFor(() => heads.length === 1)
+      expect(heads).toEqual([1])
+    })
+
     it('reports an unreachable database as unavailable without its password', async () => {
       const error = await openPostgresStore({ url: 'postgres://user:s3cret@127.0.0.1:1/none' }).catch(
         (caught: unknown) => caught,
@@ -188,7 +212,7 @@ describe.skipIf(SKIP_POSTGRES)('postgres', () => {
     async function listening(schema: string, count: number): Promise<boolean> {
       const rows = await raw<{ count: number }>(
         schema,
-        "SELECT count(*)::int AS count FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND application_name = 'konnect-audit'",
+        `SELECT count(*)::int AS count FROM pg_stat_activity WHERE query = 'LISTEN "konnect_audit.${schema}"'`,
       )
       return (rows[0]?.count ?? 0) >= count
     }

@@ -1,7 +1,8 @@
 // Owns the PostgreSQL adapter of the store (DESIGN.md §7, SPEC.md §6.5): one pool, numbered
-// forward-only migrations under an advisory lock, writes serialised per org by the org row's lock
-// (so sequences are gap-free and commit in order), appends grouped per org, leases claimed with
-// FOR UPDATE SKIP LOCKED, and NOTIFY in the writing transaction to wake other replicas.
+// forward-only migrations under an advisory lock, multi-statement writes serialised per org by the
+// org row's lock, appends grouped per org and committed by a swap of the org's head (appends.ts),
+// so sequences are gap-free and commit in order across replicas, leases claimed with FOR UPDATE
+// SKIP LOCKED, and NOTIFY in the writing transaction to wake other replicas.
 
 import { randomUUID } from 'node:crypto'
 import { readMigrations, refuseNewerSchema } from '../migrations.js'

@@ -86,7 +86,13 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     const signers = new SignerCache(store)
     const services = await assembleServices(config, store, clock, signers, boot.defaultOrgId)
     const { bus } = services
-    unsubscribe = store.onEventsCommittedElsewhere((orgId, headSequence) => bus.announce(orgId, headSequence))
+    const unsubscribes = [
+      store.onEventsCommittedElsewhere((orgId, headSequence) => bus.announce(orgId, headSequence)),
+      store.onKeysRotatedElsewhere((orgId) => signers.forget(orgId)),
+    ]
+    unsubscribe = () => {
+      for (const each of unsubscribes) each()
+    }
     const app = await buildApp(services, options.log)
     if (boot.tokenFile) app.log.info(`initial admin token written to ${boot.tokenFile}`)
     if (!boot.created && config.bootstrapToken !== null) {

@@ -513,6 +513,12 @@ export interface Store {
    * notification only delays the listeners until their next poll.
    */
   onEventsCommittedElsewhere(listener: HeadListener): () => void
+  /**
+   * Subscribes to key rotations committed by other processes sharing the store (PostgreSQL
+   * replicas), so that their cached signers give way to the new active key. Nothing else rotates
+   * keys beside a SQLite server.
+   */
+  onKeysRotatedElsewhere(listener: (orgId: string) => void): () => void
 
   /**
    * Takes the lease when no holder has it or its holder let it pass, or renews it for its holder,

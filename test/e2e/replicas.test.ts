@@ -4,7 +4,8 @@
 // at the receiver, unanswered. Another replica takes the lapsed lease over and delivers from the
 // durable cursor: every stored line after the cursor at configuration arrives, byte for byte and
 // verifying, the sequence has no gap, and the only duplicates are the batch in flight at the kill.
-// A stream client of one replica sees events ingested on another well before its 5 s poll.
+// A stream client of one replica sees events ingested on another well before its 5 s poll, and a
+// key rotated through one replica signs what another commits next.
 
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -68,6 +69,23 @@ async function sequenceSpan(url: string, orgId: string): Promise<{ count: number
   } finally {
     await client.end()
   }
+}
+
+/** Whether the line verifies with the org's active key alone, and that key is `kid`. */
+async function verifiesWithActiveKey(url: string, token: string, line: Buffer, kid: string): Promise<boolean> {
+  const jwks = await fetch(`${url}/v2/audit-log-webhook/jwks.json`, { headers: { authorization: `Bearer ${token}` } })
+  const [active] = readJwks(await jwks.text()).keys
+  if (active?.kid !== kid) return false
+  return new LineVerifier([active]).verify(line).status === 'valid'
+}
+
+/** Polls `check` every 100 ms for at most 5 s. */
+async function waitFor(check: () => Promise<boolean>): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    if (await check()) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error('timed out after 5 s')
 }
 
 /** Replicas started together, so the schema is migrated and the first org created by exactly one. */
@@ -178,7 +196,9 @@ describe.skipIf(SKIP_POSTGRES)('replicas on PostgreSQL', () => {
     }
   })
 
-  it('streams events ingested on one replica to a stream client of another', { timeout: 30_000 }, async () => {
+  it('streams events ingested on one replica to a client of another, and signs with a key rotated on another', {
+    timeout: 30_000,
+  }, async () => {
     const url = await freshSchemaUrl()
     const { replicas, token } = await startReplicas(2, url)
     const [writer, reader] = replicas as [ServeProcess, ServeProcess]
@@ -210,6 +230,18 @@ describe.skipIf(SKIP_POSTGRES)('replicas on PostgreSQL', () => {
       }
       await within(seen(), 2500, 'the event ingested on the other replica did not reach the stream')
       console.info(`replicas: an event ingested on one replica reached another's stream in ${Date.now() - ackedAt} ms`)
+
+      // A key rotated through one replica signs what the other commits next.
+      const rotated = await fetch(`${writer.url}/v1/keys/rotate`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      })
+      expect(rotated.status).toBe(201)
+      const { kid } = (await rotated.json()) as { kid: string }
+      await waitFor(async () => {
+        const [line] = await pullAllLines(reader.url, token).then((lines) => lines.slice(-1))
+        return line !== undefined && (await verifiesWithActiveKey(reader.url, token, line, kid))
+      })
     } finally {
       abort.abort()
       for (const replica of replicas) await replica.stop('SIGTERM')

@@ -145,7 +145,7 @@ describe.skipIf(SKIP_POSTGRES)('postgres', () => {
       ])
     })
 
-    it('wakes another replica on commits, webhook changes and replay jobs, but not itself', async () => {
+    it('wakes another replica on commits, webhook changes, replay jobs and key rotations, but not itself', async () => {
       const schema = freshSchemaName()
       const [writer, listener] = await Promise.all([open(schema), open(schema)])
       await writer.bootstrap(org)
@@ -154,6 +154,7 @@ describe.skipIf(SKIP_POSTGRES)('postgres', () => {
       listener.onEventsCommittedElsewhere((org, head) => heard.push(`events ${org} ${head}`))
       listener.onWebhookChange((org) => heard.push(`webhook ${org}`))
       listener.onReplayJobSubmitted((org) => heard.push(`replay ${org}`))
+      listener.onKeysRotatedElsewhere((org) => heard.push(`keys ${org}`))
       writer.onEventsCommittedElsewhere((org, head) => heardByWriter.push(`events ${org} ${head}`))
       // Any statement makes sure the LISTEN connection is up before the writes.
       await listener.ping()
@@ -169,9 +170,10 @@ describe.skipIf(SKIP_POSTGRES)('postgres', () => {
       } as const
       await writer.updateWebhook(orgId, 11, () => ({ target: { mode: 'inline', settings }, enabled: true }))
       await writer.submitReplayJob({ id: 'job-1', orgId, startAtMs: 0, endAtMs: 1000 }, 12)
+      await writer.rotateKey(orgId, { ...org.key, kid: 'c'.repeat(40), publicKey: Buffer.alloc(32, 3) }, 13)
 
-      await waitFor(() => heard.length === 3)
-      expect(heard).toEqual([`events ${orgId} 2`, `webhook ${orgId}`, `replay ${orgId}`])
+      await waitFor(() => heard.length === 4)
+      expect(heard).toEqual([`events ${orgId} 2`, `webhook ${orgId}`, `replay ${orgId}`, `keys ${orgId}`])
       expect(heardByWriter).toEqual([])
     })
 

@@ -649,6 +649,7 @@ function createPostgresStore(database: Database, channel: string): Store {
           [orgId, nowMs],
         )
         await insertKey(tx, { ...key, status: 'active', retiredAt: null })
+        await notifications.send(tx, { kind: 'keys', orgId })
       }),
 
     appendEvents: (orgId, nowMs, drafts) => appends.append(orgId, nowMs, drafts),
@@ -780,6 +781,7 @@ function createPostgresStore(database: Database, channel: string): Store {
       ),
     onReplayJobSubmitted: (listener) => subscribe(notifications.replaySubmissions, listener),
     onEventsCommittedElsewhere: (listener) => subscribe(notifications.events, listener),
+    onKeysRotatedElsewhere: (listener) => subscribe(notifications.keyRotations, listener),
 
     // The row is made once (expired); then a claim updates it only if free, lapsed or already
     // ours, skipping a row another replica is claiming this very moment instead of waiting for it.

@@ -12,6 +12,7 @@ type Notice =
   | { readonly kind: 'events'; readonly orgId: string; readonly head: number }
   | { readonly kind: 'webhook'; readonly orgId: string }
   | { readonly kind: 'replay'; readonly orgId: string }
+  | { readonly kind: 'keys'; readonly orgId: string }
 
 interface Payload {
   /** The sending store, so that a store ignores its own notifications. */
@@ -23,6 +24,7 @@ export class Notifications {
   readonly events = new Set<HeadListener>()
   readonly webhookChanges = new Set<WebhookChangeListener>()
   readonly replaySubmissions = new Set<ReplayJobListener>()
+  readonly keyRotations = new Set<(orgId: string) => void>()
   private client: pg.Client | null = null
   private connecting: Promise<void> | null = null
   private closed = false
@@ -67,7 +69,7 @@ export class Notifications {
   }
 
   private hasListeners(): boolean {
-    return this.events.size + this.webhookChanges.size + this.replaySubmissions.size > 0
+    return this.events.size + this.webhookChanges.size + this.replaySubmissions.size + this.keyRotations.size > 0
   }
 
   private async listen(): Promise<void> {
@@ -100,6 +102,7 @@ export class Notifications {
     const { notice } = payload
     if (notice.kind === 'events') for (const listener of this.events) listener(notice.orgId, notice.head)
     else if (notice.kind === 'webhook') for (const listener of this.webhookChanges) listener(notice.orgId)
-    else for (const listener of this.replaySubmissions) listener(notice.orgId)
+    else if (notice.kind === 'replay') for (const listener of this.replaySubmissions) listener(notice.orgId)
+    else for (const listener of this.keyRotations) listener(notice.orgId)
   }
 }

@@ -926,6 +926,7 @@ function createSqliteStore(db: Database.Database, path: string): Store {
 
     // One process writes events (the data-dir lock); the operator subcommands append none.
     onEventsCommittedElsewhere: () => () => {},
+    onKeysRotatedElsewhere: () => () => {},
     claimLease: async (claim) =>
       use(() => s.claimLease.run({ ...claim, leaseUntil: claim.nowMs + claim.leaseMs }).changes > 0),
     releaseLease: async (orgId, work, holder) => use(() => void s.releaseLease.run({ orgId, work, holder })),

@@ -53,7 +53,9 @@ export function connectionConfig(options: ConnectionOptions): pg.ClientConfig {
   }
 }
 
-const UNAVAILABLE_SQLSTATE_CLASSES = ['08', '53', '57', '58', '28', '3D', '40', 'XX']
+// Connection, resources, operator action, system, authentication, missing database or schema,
+// serialization and internal errors: nothing the request did wrong.
+const UNAVAILABLE_SQLSTATE_CLASSES = ['08', '53', '57', '58', '28', '3D', '3F', '40', 'XX']
 const NETWORK_CODES = ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE']
 
 /** Maps a driver error to StoreError; anything else (a bug, a render error) passes unchanged. */

@@ -76,6 +76,7 @@ describe.skipIf(SKIP_POSTGRES)('postgres', () => {
       expect(created.filter(Boolean)).toHaveLength(1)
       expect(await raw(schema, 'SELECT version, name FROM schema_migrations ORDER BY version')).toEqual([
         { version: 1, name: '001_initial.sql' },
+        { version: 2, name: '002_events_without_org_fk.sql' },
       ])
     })
 

@@ -6,7 +6,7 @@
 
 import type { CommittedEvent } from '../store.js'
 import type { PendingAppend } from './append-queue.js'
-import type { Database, Queryable } from './connection.js'
+import type { Database, NamedStatement, Queryable } from './connection.js'
 import type { Notifications } from './notifications.js'
 import type { OrgHead } from './org-head.js'
 import { lockOrg, readOrgHead } from './org-head.js'
@@ -17,7 +17,9 @@ const OPTIMISTIC_ATTEMPTS = 3
 // $1 org, $2–$6 the event columns, $7 every line in one bytea (sent in binary) with $8 each line's
 // length, $9/$10 the new head, $11/$12 the head rendered for, $13/$14 the notification. One bytea
 // rather than a bytea[] spares the array's hex text, twice the size of the lines.
-const ADVANCE_AND_INSERT = `WITH advanced AS (
+const ADVANCE_AND_INSERT: NamedStatement = {
+  name: 'konnect_audit_append',
+  text: `WITH advanced AS (
     UPDATE orgs SET last_sequence = $9, last_rt = $10
     WHERE id = $1 AND last_sequence = $11 AND last_rt = $12
     RETURNING id
@@ -29,7 +31,8 @@ const ADVANCE_AND_INSERT = `WITH advanced AS (
       AS e (sequence, type, event_ts_ms, rt, trace_id, length)
     WHERE EXISTS (SELECT 1 FROM advanced)
   )
-  SELECT pg_notify($13, $14) FROM advanced`
+  SELECT pg_notify($13, $14) FROM advanced`,
+}
 
 type Outcomes = Array<CommittedEvent[] | Error>
 

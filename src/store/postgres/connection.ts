@@ -13,13 +13,24 @@ export interface ConnectionOptions {
   readonly maxConnections?: number
 }
 
+/**
+ * A statement of the hot paths (appends, token checks), which PostgreSQL parses and plans once per
+ * connection instead of on every call. Its name must be unique to its text.
+ */
+export interface NamedStatement {
+  readonly name: string
+  readonly text: string
+}
+
+export type Sql = string | NamedStatement
+
 /** What statements run on: the pool (each statement its own transaction) or one open transaction. */
 export interface Queryable {
-  rows<T>(text: string, values?: readonly unknown[]): Promise<T[]>
+  rows<T>(sql: Sql, values?: readonly unknown[]): Promise<T[]>
   /** The first row, or null. */
-  row<T>(text: string, values?: readonly unknown[]): Promise<T | null>
+  row<T>(sql: Sql, values?: readonly unknown[]): Promise<T | null>
   /** How many rows the statement changed. */
-  changes(text: string, values?: readonly unknown[]): Promise<number>
+  changes(sql: Sql, values?: readonly unknown[]): Promise<number>
 }
 
 const DEFAULT_MAX_CONNECTIONS = 10
@@ -83,13 +94,13 @@ export function storeErrorOf(error: unknown, database: string): unknown {
 }
 
 function queryable(client: pg.Pool | pg.PoolClient): Queryable {
+  const run = (sql: Sql, values: readonly unknown[] = []) =>
+    client.query(typeof sql === 'string' ? { text: sql, values: [...values] } : { ...sql, values: [...values] })
   return {
-    rows: async <T>(text: string, values: readonly unknown[] = []) =>
-      (await client.query(text, values as unknown[])).rows as T[],
-    row: async <T>(text: string, values: readonly unknown[] = []) =>
-      ((await client.query(text, values as unknown[])).rows[0] as T | undefined) ?? null,
-    changes: async (text: string, values: readonly unknown[] = []) =>
-      (await client.query(text, values as unknown[])).rowCount ?? 0,
+    rows: async <T>(sql: Sql, values?: readonly unknown[]) => (await run(sql, values)).rows as T[],
+    row: async <T>(sql: Sql, values?: readonly unknown[]) =>
+      ((await run(sql, values)).rows[0] as T | undefined) ?? null,
+    changes: async (sql: Sql, values?: readonly unknown[]) => (await run(sql, values)).rowCount ?? 0,
   }
 }
 

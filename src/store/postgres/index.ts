@@ -50,7 +50,7 @@ import { StoreError } from '../store.js'
 import type { PendingAppend } from './append-queue.js'
 import { AppendQueue } from './append-queue.js'
 import { EventAppender } from './appends.js'
-import type { ConnectionOptions, Queryable } from './connection.js'
+import type { ConnectionOptions, NamedStatement, Queryable } from './connection.js'
 import { Database } from './connection.js'
 import { Notifications } from './notifications.js'
 import { lockOrg } from './org-head.js'
@@ -71,6 +71,15 @@ const EVENT_COLUMNS = 'sequence, type, event_ts_ms AS "eventTsMs", rt, line'
 const EVENT_FILTER_WHERE = `org_id = $1 AND sequence > $2 AND sequence <= $3
   AND ($4::bigint IS NULL OR event_ts_ms >= $4) AND ($5::bigint IS NULL OR event_ts_ms <= $5)
   AND ($6::text IS NULL OR type = $6)`
+// Every protected request reads its token and org: planned once per connection.
+const FIND_ORG: NamedStatement = {
+  name: 'konnect_audit_find_org',
+  text: `SELECT ${ORG_COLUMNS} FROM orgs WHERE id = $1`,
+}
+const FIND_TOKEN_BY_HASH: NamedStatement = {
+  name: 'konnect_audit_token_by_hash',
+  text: `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE secret_hash = $1`,
+}
 const IDEMPOTENT_RESPONSE_COLUMNS = 'request_hash AS "requestHash", response_status AS status, response_body AS body'
 const DESTINATION_COLUMNS = `id, org_id AS "orgId", name, endpoint, authorization_header AS authorization,
   log_format AS "logFormat", skip_ssl_verification AS "skipSslVerification", created_at AS "createdAt",
@@ -588,12 +597,11 @@ function createPostgresStore(database: Database, channel: string): Store {
       }),
     createOrg: (init) => transaction((tx) => insertNewOrg(tx, init)),
     listOrgs: () => use((db) => db.rows<OrgRecord>(`SELECT ${ORG_COLUMNS} FROM orgs ORDER BY created_at, id`)),
-    findOrg: (id) => use((db) => db.row<OrgRecord>(`SELECT ${ORG_COLUMNS} FROM orgs WHERE id = $1`, [id])),
+    findOrg: (id) => use((db) => db.row<OrgRecord>(FIND_ORG, [id])),
     findOrgByName: (name) => use((db) => db.row<OrgRecord>(`SELECT ${ORG_COLUMNS} FROM orgs WHERE name = $1`, [name])),
 
     insertToken: (token) => use((db) => insertToken(db, token)),
-    findTokenByHash: (secretHash) =>
-      use((db) => db.row<TokenRecord>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE secret_hash = $1`, [secretHash])),
+    findTokenByHash: (secretHash) => use((db) => db.row<TokenRecord>(FIND_TOKEN_BY_HASH, [secretHash])),
     // An unknown cursor id compares with NULL, so it yields an empty page rather than the first one.
     listTokens: (orgId, afterId, limit) =>
       use((db) =>

@@ -3,7 +3,7 @@
 // every write of one org queues behind.
 
 import { orgNotFound } from '../records.js'
-import type { Queryable } from './connection.js'
+import type { NamedStatement, Queryable } from './connection.js'
 
 export interface OrgHead {
   readonly lastSequence: number
@@ -11,10 +11,11 @@ export interface OrgHead {
 }
 
 const SELECT_HEAD = 'SELECT last_sequence AS "lastSequence", last_rt AS "lastRt" FROM orgs WHERE id = $1'
+const READ_HEAD: NamedStatement = { name: 'konnect_audit_org_head', text: SELECT_HEAD }
 
 /** The org's head (StoreError not_found for an unknown org). */
 export async function readOrgHead(db: Queryable, orgId: string): Promise<OrgHead> {
-  const head = await db.row<OrgHead>(SELECT_HEAD, [orgId])
+  const head = await db.row<OrgHead>(READ_HEAD, [orgId])
   if (head === null) throw orgNotFound(orgId)
   return head
 }

@@ -13,7 +13,14 @@ export default defineConfig({
       // so their time bounds never compete with each other or with the unit files for the 2 cores.
       {
         extends: true,
-        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], fileParallelism: false, sequence: { groupOrder: 1 } },
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+          // The benchmarks belong to the first project only, so `npm run bench` runs each once.
+          benchmark: { exclude: ['**'] },
+        },
       },
     ],
   },

@@ -18,6 +18,7 @@ import { ensureDataDir, lockDataDir } from './data-dir.js'
 import { openConfiguredStore } from './open-store.js'
 import { EventBus } from './services/event-bus.js'
 import { EventWriter } from './services/event-writer.js'
+import { OrgCache } from './services/org-cache.js'
 import type { Services } from './services/services.js'
 import { SignerCache } from './services/signers.js'
 import type { DeliveryTimer } from './workers/delivery.js'
@@ -144,6 +145,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
         await delivery.stop()
         await replay.stop()
         await pruning.stop()
+        await services.writer.flushAll()
         await services.signers.close()
         await openStore.close()
         releaseLock()
@@ -173,7 +175,8 @@ async function assembleServices(
     unattributedOrgId = config.unattributedEventsOrg
   }
   const bus = new EventBus()
-  const writer = new EventWriter(store, bus, () => clock.now())
+  const writer = new EventWriter(store, bus, () => clock.now(), systemTimer.after)
   const audit = new SelfAudit(writer, signers)
-  return { config, store, clock, signers, bus, writer, defaultOrgId, unattributedOrgId, audit }
+  const orgs = new OrgCache(store)
+  return { config, store, clock, signers, orgs, bus, writer, defaultOrgId, unattributedOrgId, audit }
 }

@@ -240,7 +240,9 @@ describe('decision events', () => {
 
 describe('fail closed (SPEC.md §3.4)', () => {
   /** Makes the next commit of events fail as an unavailable store would; later ones succeed again. */
-  function failNextAppend(): { attempts: () => number; restore: () => void } {
+  /** Fails the store's next append: after the access events still waiting to ride along are committed. */
+  async function failNextAppend(): Promise<{ attempts: () => number; restore: () => void }> {
+    await server.services.writer.flushAll()
     const store = server.store
     const original = store.appendEvents
     let attempts = 0
@@ -260,7 +262,7 @@ describe('fail closed (SPEC.md §3.4)', () => {
   }
 
   it('503 and no token created when the decision events cannot be committed', async () => {
-    const failure = failNextAppend()
+    const failure = await failNextAppend()
     let response: Response
     try {
       response = await server.request('/v1/tokens', {
@@ -283,7 +285,7 @@ describe('fail closed (SPEC.md §3.4)', () => {
   })
 
   it('503 rather than 401 for a request without a token when its denial cannot be committed', async () => {
-    const failure = failNextAppend()
+    const failure = await failNextAppend()
     let response: Response
     try {
       response = await server.request('/v1/whoami', { token: null })

@@ -76,7 +76,7 @@ function touchIfStale(services: Services, token: TokenRecord, nowMs: number, req
 }
 
 export function protectHook(permission: Permission, services: Services, trusted: BlockList) {
-  const { store, clock, audit } = services
+  const { store, clock, audit, orgs } = services
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const arrivalMs = clock.now()
     const facts = factsOf(request, arrivalMs, trusted)
@@ -104,7 +104,7 @@ export function protectHook(permission: Permission, services: Services, trusted:
       return sendProblem(request, reply, 401, DENIALS[check.outcome] ?? 'Unauthorized')
     }
     if (!granted) return sendProblem(request, reply, 403, 'You do not have permission to perform this action')
-    const org = await store.findOrg(check.token.orgId)
+    const org = await orgs.find(check.token.orgId)
     if (!org) throw new StoreError('not_found', `org ${check.token.orgId} of token ${check.token.id} is missing`)
     request.auth = { token: check.token, org }
     touchIfStale(services, check.token, arrivalMs, request)
@@ -118,7 +118,7 @@ export function accessHook(services: Services) {
     if (!trail) return
     try {
       const event = accessEvent(trail.facts, trail.principalId, trail.orgId ?? '', reply.statusCode)
-      await services.audit.record(trail.orgId, [event], request.log)
+      await services.audit.recordSoon(trail.orgId, [event], request.log)
     } catch (error) {
       request.log.error({ err: error, traceId: trail.facts.traceId }, 'could not store the access event')
     }

@@ -120,4 +120,20 @@ export class SelfAudit {
     const drafts = events.map((event) => draftOf(event, signer))
     return this.writer.append(orgId, drafts)
   }
+
+  /**
+   * Commits the events with the org's next write, or within a few ms: for the access event of a
+   * request already answered, which no client waits for. Without an org they are only logged.
+   */
+  async recordSoon(orgId: string | null, events: readonly UncommittedEvent[], log: FastifyBaseLogger): Promise<void> {
+    if (orgId === null) {
+      await this.record(null, events, log)
+      return
+    }
+    const signer = await this.signers.signerFor(orgId)
+    await this.writer.appendSoon(
+      orgId,
+      events.map((event) => draftOf(event, signer)),
+    )
+  }
 }

@@ -6,6 +6,7 @@ import type { SelfAudit } from '../auth/self-audit.js'
 import type { ServerConfig } from '../config.js'
 import type { EventBus } from './event-bus.js'
 import type { EventWriter } from './event-writer.js'
+import type { OrgCache } from './org-cache.js'
 import type { SignerCache } from './signers.js'
 
 export interface Services {
@@ -13,6 +14,8 @@ export interface Services {
   readonly store: Store
   readonly clock: Clock
   readonly signers: SignerCache
+  /** Orgs as protected requests look them up. */
+  readonly orgs: OrgCache
   /** Announces committed events to streams and workers. */
   readonly bus: EventBus
   /** Writes each org's events in order, so signing can run ahead of the commit. */

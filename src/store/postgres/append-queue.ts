@@ -1,6 +1,6 @@
-// Owns group commit for PostgreSQL appends: while one org's transaction is in flight, that org's
-// new appends queue up and then share the next transaction (one WAL flush), each call still all or
-// nothing. Orgs commit independently, each on its own connection.
+// Owns group commit for PostgreSQL appends: appends of one org issued in the same turn of the event
+// loop, or while that org's previous statement is in flight, share the next statement (one WAL
+// flush), each call still all or nothing. Orgs commit independently, each on its own connection.
 
 import type { CommittedEvent, EventDraft } from '../store.js'
 
@@ -32,7 +32,16 @@ export class AppendQueue {
       const call = { nowMs, drafts, resolve, reject }
       if (queue === undefined) this.waiting.set(orgId, [call])
       else queue.push(call)
-      if (!this.inFlight.has(orgId)) this.flush(orgId)
+      // setImmediate: appends issued in the same turn of the event loop share the first statement.
+      if (!this.inFlight.has(orgId)) {
+        const scheduled = new Promise<void>((resolve) =>
+          setImmediate(() => {
+            this.flush(orgId)
+            resolve()
+          }),
+        )
+        this.inFlight.set(orgId, scheduled)
+      }
     })
   }
 

@@ -21,7 +21,7 @@ import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
 import { eventsOfTrace } from '../helpers/stored-events.js'
 import { tempDir } from '../helpers/temp-files.js'
-import { manualTimer, TEST_LEASE, testClock } from '../helpers/test-clock.js'
+import { testClock, testLoopOptions } from '../helpers/test-clock.js'
 
 const HOUR_MS = 3_600_000
 const NEVER = '0001-01-01T00:00:00Z'
@@ -57,17 +57,7 @@ beforeAll(async () => {
   // replaced by one the test clock drives.
   await server.delivery.stop()
   await server.replay.stop()
-  worker = new ReplayWorker({
-    store: server.store,
-    clock,
-    timer: manualTimer,
-    signers: server.services.signers,
-    log: { info: () => {}, warn: () => {}, error: () => {} },
-    lease: TEST_LEASE,
-    allowInsecureEndpoints: true,
-    attemptTimeoutMs: 300,
-    random: () => 0.5,
-  })
+  worker = new ReplayWorker(testLoopOptions(server, clock, { info: () => {}, warn: () => {}, error: () => {} }, 300))
   worker.start()
   env = { KONNECT_AUDIT_SERVER: server.url, KONNECT_AUDIT_TOKEN: server.adminToken, XDG_CONFIG_HOME: home.path('') }
   const created = await server.request('/v1/tokens', {

@@ -11,16 +11,9 @@ import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
 import { eventsOfTrace } from '../helpers/stored-events.js'
 import { tempDir } from '../helpers/temp-files.js'
+import { UNCONFIGURED_WEBHOOK } from '../helpers/unconfigured-webhook.js'
 
 const SECRET = 'Splunk 6c1e0f5a-webhook-test-secret'
-const UNCONFIGURED = {
-  endpoint: 'unconfigured',
-  enabled: false,
-  log_format: 'cef',
-  skip_ssl_verification: false,
-  updated_at: '0001-01-01T00:00:00Z',
-  authorization_configured: false,
-}
 const home = tempDir('ka-home-')
 
 let server: TestServer
@@ -137,7 +130,7 @@ describe('webhook test', () => {
     expect(run.stderr).toMatch(/^Warning: the TLS certificate of .+ will not be verified/)
     expect(run.stdout).toMatch(/^Format\tjson$/m)
     expect(receiver.requests[0]?.headers.authorization).toBe(SECRET)
-    expect(await getWebhook()).toEqual(UNCONFIGURED)
+    expect(await getWebhook()).toEqual(UNCONFIGURED_WEBHOOK)
   })
 
   it('reports a refused address and a closed port with their reasons (exit 1)', async () => {

@@ -9,18 +9,11 @@ import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
 import { tempDir } from '../helpers/temp-files.js'
 import { testClock } from '../helpers/test-clock.js'
+import { UNCONFIGURED_WEBHOOK } from '../helpers/unconfigured-webhook.js'
 
 const clock = testClock(Math.floor(Date.now() / 1000) * 1000)
 const SECRET = 'Splunk 6c1e0f5a-webhook-secret-value'
 const ENDPOINT = 'http://127.0.0.1:9/konnect'
-const UNCONFIGURED = {
-  endpoint: 'unconfigured',
-  enabled: false,
-  log_format: 'cef',
-  skip_ssl_verification: false,
-  updated_at: '0001-01-01T00:00:00Z',
-  authorization_configured: false,
-}
 const home = tempDir('ka-home-')
 
 let server: TestServer
@@ -77,7 +70,7 @@ describe('webhook get', () => {
     expect(tty.stdout).toMatch(/^Updated: +never$/m)
     expect(tty.stderr).toContain('webhook set --endpoint URL')
     const json = await cli(['webhook', 'get', '--json'])
-    expect(JSON.parse(json.stdout)).toEqual(UNCONFIGURED)
+    expect(JSON.parse(json.stdout)).toEqual(UNCONFIGURED_WEBHOOK)
   })
 
   it('shows a configured webhook without its authorization', async () => {
@@ -156,7 +149,7 @@ describe('webhook set', () => {
     const noInput = await cli(['webhook', 'set', '--no-input'], { tty: true })
     expect(noInput.exitCode).toBe(2)
     expect(noInput.stderr).toContain('--endpoint')
-    expect(await getWebhook()).toEqual(UNCONFIGURED)
+    expect(await getWebhook()).toEqual(UNCONFIGURED_WEBHOOK)
     await configure()
     const nothing = await cli(['webhook', 'set'], { stdin: '' })
     expect(nothing.exitCode).toBe(2)
@@ -176,7 +169,7 @@ describe('webhook set', () => {
       expect(run.exitCode, flags.join(' ')).toBe(2)
       expect(run.stderr).toMatch(message)
     }
-    expect(await getWebhook()).toEqual(UNCONFIGURED)
+    expect(await getWebhook()).toEqual(UNCONFIGURED_WEBHOOK)
   })
 
   it('shows a 400 with its field lines (exit 1) and changes nothing', async () => {
@@ -188,7 +181,7 @@ describe('webhook set', () => {
     const json = await cli(['webhook', 'set', '--endpoint', 'ftp://x.example/', '--json'])
     expect(json.exitCode).toBe(1)
     expect(JSON.parse(json.stderr).error).toMatchObject({ status: 400, invalid_parameters: [{ field: 'endpoint' }] })
-    expect(await getWebhook()).toEqual(UNCONFIGURED)
+    expect(await getWebhook()).toEqual(UNCONFIGURED_WEBHOOK)
   })
 
   it('points the webhook at a destination by name with a v3 PATCH (--enable), or by ID', async () => {

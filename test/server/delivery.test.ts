@@ -16,7 +16,7 @@ import { answer, ok, startReceiver } from '../helpers/receiver.js'
 import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
 import { eventsOfTrace } from '../helpers/stored-events.js'
-import { manualTimer, strictWorkerLog, TEST_LEASE, testClock } from '../helpers/test-clock.js'
+import { strictWorkerLog, TEST_LEASE, testClock, testLoopOptions } from '../helpers/test-clock.js'
 
 const T0 = Date.UTC(2026, 10, 26, 9, 0, 0)
 const SECOND_MS = 1000
@@ -37,19 +37,7 @@ let receiver: Receiver
 
 /** A worker over the test server's store, bus and keys, with a fixed jitter (factor 1) and a short budget. */
 function startWorker(overrides: Partial<DeliveryOptions> = {}): DeliveryWorker {
-  const started = new DeliveryWorker({
-    store: server.store,
-    clock,
-    timer: manualTimer,
-    bus: server.services.bus,
-    signers: server.services.signers,
-    log,
-    lease: TEST_LEASE,
-    allowInsecureEndpoints: true,
-    attemptTimeoutMs: ATTEMPT_TIMEOUT_MS,
-    random: () => 0.5,
-    ...overrides,
-  })
+  const started = new DeliveryWorker({ ...testLoopOptions(server, clock, log, ATTEMPT_TIMEOUT_MS), ...overrides })
   started.start()
   return started
 }

@@ -17,7 +17,7 @@ import { answer, ok, startReceiver } from '../helpers/receiver.js'
 import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
 import { eventsOfTrace } from '../helpers/stored-events.js'
-import { manualTimer, strictWorkerLog, TEST_LEASE, testClock } from '../helpers/test-clock.js'
+import { strictWorkerLog, TEST_LEASE, testClock, testLoopOptions } from '../helpers/test-clock.js'
 
 const T0 = Date.UTC(2026, 10, 26, 9, 0, 0)
 const SECOND_MS = 1000
@@ -40,18 +40,7 @@ let worker: ReplayWorker | null
 let receiver: Receiver
 
 function startWorker(overrides: Partial<ReplayOptions> = {}): ReplayWorker {
-  const started = new ReplayWorker({
-    store: server.store,
-    clock,
-    timer: manualTimer,
-    signers: server.services.signers,
-    log,
-    lease: TEST_LEASE,
-    allowInsecureEndpoints: true,
-    attemptTimeoutMs: ATTEMPT_TIMEOUT_MS,
-    random: () => 0.5,
-    ...overrides,
-  })
+  const started = new ReplayWorker({ ...testLoopOptions(server, clock, log, ATTEMPT_TIMEOUT_MS), ...overrides })
   started.start()
   worker = started
   return started
@@ -569,18 +558,7 @@ describe('alongside live delivery (SPEC.md §7)', () => {
     expect((await job()).status).toBe('completed')
     expect((await server.store.getWebhook(orgId))?.delivery).toEqual(cursorBefore)
 
-    const live = new DeliveryWorker({
-      store: server.store,
-      clock,
-      timer: manualTimer,
-      bus: server.services.bus,
-      signers: server.services.signers,
-      log,
-      lease: TEST_LEASE,
-      allowInsecureEndpoints: true,
-      attemptTimeoutMs: ATTEMPT_TIMEOUT_MS,
-      random: () => 0.5,
-    })
+    const live = new DeliveryWorker(testLoopOptions(server, clock, log, ATTEMPT_TIMEOUT_MS))
     live.start()
     try {
       clock.nowMs += SECOND_MS

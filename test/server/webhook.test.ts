@@ -11,12 +11,11 @@ import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
 import { storedEvents } from '../helpers/stored-events.js'
 import { testClock } from '../helpers/test-clock.js'
+import { UNCONFIGURED_WEBHOOK_BODY } from '../helpers/unconfigured-webhook.js'
 
 const T0 = Date.UTC(2026, 10, 26, 9, 0, 0)
 const clock = testClock(T0)
 const SECRET = 'Splunk 6c1e0f5a-secret-value'
-const UNCONFIGURED =
-  '{"endpoint":"unconfigured","enabled":false,"log_format":"cef","skip_ssl_verification":false,"updated_at":"0001-01-01T00:00:00Z","authorization_configured":false}'
 const ENDPOINT = 'https://203.0.113.10/konnect'
 
 let server: TestServer
@@ -121,7 +120,7 @@ describe('an unconfigured webhook', () => {
   it('GET /v2 answers exactly the unconfigured body', async () => {
     const response = await server.request('/v2/audit-log-webhook')
     expect(response.status).toBe(200)
-    expect(await response.text()).toBe(UNCONFIGURED)
+    expect(await response.text()).toBe(UNCONFIGURED_WEBHOOK_BODY)
   })
 
   it('GET /v3 answers 404', async () => {
@@ -151,7 +150,7 @@ describe('an unconfigured webhook', () => {
   it.each([[{}], [{ enabled: false }]])('PATCH %j changes nothing and answers the unconfigured body', async (body) => {
     const response = await patchV2(body)
     expect(response.status).toBe(200)
-    expect(await response.text()).toBe(UNCONFIGURED)
+    expect(await response.text()).toBe(UNCONFIGURED_WEBHOOK_BODY)
     expect((await getStatus()).webhook_status).toBe('unconfigured')
   })
 
@@ -168,7 +167,7 @@ describe('an unconfigured webhook', () => {
     expect((await jsonOf(response)).invalid_parameters).toEqual([
       { field: 'endpoint', rule: 'required', reason: 'cannot be blank', source: 'body' },
     ])
-    expect(await (await server.request('/v2/audit-log-webhook')).text()).toBe(UNCONFIGURED)
+    expect(await (await server.request('/v2/audit-log-webhook')).text()).toBe(UNCONFIGURED_WEBHOOK_BODY)
   })
 })
 
@@ -361,7 +360,7 @@ describe('a bad PATCH stores nothing (SPEC.md §5.1)', () => {
       'endpoint',
       'authorization',
     ])
-    expect(await (await server.request('/v2/audit-log-webhook')).text()).toBe(UNCONFIGURED)
+    expect(await (await server.request('/v2/audit-log-webhook')).text()).toBe(UNCONFIGURED_WEBHOOK_BODY)
   })
 })
 
@@ -457,14 +456,14 @@ describe('destination mode (SPEC.md §5.5, §5.8)', () => {
     expect((await jsonOf(response)).invalid_parameters).toEqual([
       expect.objectContaining({ field: 'audit_log_destination_id', rule, ...(reason ? { reason } : {}) }),
     ])
-    expect(await (await server.request('/v2/audit-log-webhook')).text()).toBe(UNCONFIGURED)
+    expect(await (await server.request('/v2/audit-log-webhook')).text()).toBe(UNCONFIGURED_WEBHOOK_BODY)
   })
 
   it('PATCH /v3 {"enabled":false} while unconfigured changes nothing', async () => {
     const response = await patchV3({ enabled: false })
     expect(response.status).toBe(200)
     expect(await jsonOf(response)).toEqual({ enabled: false })
-    expect(await (await server.request('/v2/audit-log-webhook')).text()).toBe(UNCONFIGURED)
+    expect(await (await server.request('/v2/audit-log-webhook')).text()).toBe(UNCONFIGURED_WEBHOOK_BODY)
   })
 
   it("refuses an unknown id or another org's destination while configured, storing nothing", async () => {
@@ -487,7 +486,7 @@ describe('destination mode (SPEC.md §5.5, §5.8)', () => {
     const destination = await createDestination()
     await patchV3({ audit_log_destination_id: destination.id, enabled: true })
     expect((await server.request('/v3/audit-log-webhook', { method: 'DELETE' })).status).toBe(204)
-    expect(await (await server.request('/v2/audit-log-webhook')).text()).toBe(UNCONFIGURED)
+    expect(await (await server.request('/v2/audit-log-webhook')).text()).toBe(UNCONFIGURED_WEBHOOK_BODY)
     expect((await getStatus()).webhook_status).toBe('unconfigured')
     expect((await server.request(`/v3/audit-log-destinations/${destination.id}`)).status).toBe(200)
     expect((await server.request('/v3/audit-log-webhook', { method: 'DELETE' })).status).toBe(204)
@@ -593,7 +592,7 @@ describe('permissions (SPEC.md §5.2)', () => {
       expect((await server.request(path, { token: null })).status).toBe(401)
     }
     expect((await patchV2({ endpoint: ENDPOINT }, `kat_${'A'.repeat(43)}`)).status).toBe(401)
-    expect(await (await server.request('/v2/audit-log-webhook')).text()).toBe(UNCONFIGURED)
+    expect(await (await server.request('/v2/audit-log-webhook')).text()).toBe(UNCONFIGURED_WEBHOOK_BODY)
   })
 
   it('keeps each org to its own webhook', async () => {
@@ -601,7 +600,7 @@ describe('permissions (SPEC.md §5.2)', () => {
     const other = newOrg('other-for-isolation', 'admin', clock.now())
     await server.store.createOrg(other.init)
     const theirs = await server.request('/v2/audit-log-webhook', { token: other.secret })
-    expect(await theirs.text()).toBe(UNCONFIGURED)
+    expect(await theirs.text()).toBe(UNCONFIGURED_WEBHOOK_BODY)
   })
 })
 

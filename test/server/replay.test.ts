@@ -126,6 +126,16 @@ async function putJob(startAt: string, endAt: string, version: 'v2' | 'v3' = 'v2
   return mutate(`/${version}/audit-log-replay-job`, 'PUT', { start_at: startAt, end_at: endAt })
 }
 
+/** A configured webhook, an event at the start (and the end) of a past window, a job over it and a worker. */
+async function replayPastWindow(eventsAt: 'start' | 'both ends'): Promise<{ startMs: number; endMs: number }> {
+  await configure()
+  const window = pastWindow()
+  await ingestAt(eventsAt === 'start' ? [window.startMs] : [window.startMs, window.endMs])
+  await startJob(window.startMs, window.endMs)
+  startWorker()
+  return window
+}
+
 async function startJob(startMs: number, endMs: number): Promise<void> {
   const response = await putJob(isoSeconds(startMs), isoSeconds(endMs))
   expect(response.status).toBe(202)
@@ -222,11 +232,7 @@ describe('selection and lines (SPEC.md §7)', () => {
   })
 
   it('sends the replay headers, no sequence range, gzip and the Authorization verbatim', async () => {
-    await configure()
-    const { startMs, endMs } = pastWindow()
-    await ingestAt([startMs, endMs])
-    await startJob(startMs, endMs)
-    startWorker()
+    await replayPastWindow('both ends')
     await settle()
     const [request] = replayed()
     expect(request?.headers).toMatchObject({
@@ -462,11 +468,7 @@ describe('failures (SPEC.md §7)', () => {
 
   it('retries quickly 4 times on the injected clock, then fails; it never probes', async () => {
     receiver.answerWith(answer(500))
-    await configure()
-    const { startMs, endMs } = pastWindow()
-    await ingestAt([startMs, endMs])
-    await startJob(startMs, endMs)
-    startWorker()
+    await replayPastWindow('both ends')
     await settle()
     for (const delayMs of [1, 2, 4, 8].map((seconds) => seconds * SECOND_MS)) {
       expect(await job()).toMatchObject({ status: 'running', error: null })
@@ -490,11 +492,7 @@ describe('failures (SPEC.md §7)', () => {
 
   it('fails on a stall past the attempt timeout once retries run out', async () => {
     receiver.answerWith({ kind: 'hang' })
-    await configure()
-    const { startMs, endMs } = pastWindow()
-    await ingestAt([startMs])
-    await startJob(startMs, endMs)
-    startWorker()
+    await replayPastWindow('start')
     for (let round = 0; round < 6; round++) {
       await settle()
       clock.nowMs += 30 * SECOND_MS
@@ -510,11 +508,7 @@ describe('failures (SPEC.md §7)', () => {
     ['unconfigured', () => mutate('/v3/audit-log-webhook', 'DELETE')],
   ])('fails when the webhook is %s mid-job, sending nothing more', async (state, change) => {
     receiver.script(answer(503))
-    await configure()
-    const { startMs, endMs } = pastWindow()
-    await ingestAt([startMs, endMs])
-    await startJob(startMs, endMs)
-    startWorker()
+    await replayPastWindow('both ends')
     await settle()
     expect((await job()).status).toBe('running')
     await change()
@@ -527,11 +521,7 @@ describe('failures (SPEC.md §7)', () => {
 
   it('fails when retention prunes selected events before they were sent', async () => {
     receiver.script(answer(500))
-    await configure()
-    const { startMs, endMs } = pastWindow()
-    await ingestAt([startMs, endMs])
-    await startJob(startMs, endMs)
-    startWorker()
+    await replayPastWindow('both ends')
     await settle()
     expect((await job()).status).toBe('running')
     clock.nowMs += 8 * DAY_MS

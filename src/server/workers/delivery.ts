@@ -1,7 +1,7 @@
 // Owns live delivery (SPEC.md §6): one loop per org with a configured webhook, sending the events
 // after the durable cursor in sequence order, one batch in flight, with the quick retries, probing
 // and 413 splits that core/delivery-plan decides. Loops are woken by the event bus and webhook
-// changes and backed by a clock-driven poll; one org's target is the unit a lease can wrap later.
+// changes and backed by a clock-driven poll; each loop runs under its org's delivery lease (org-loop.ts).
 
 import type { AttemptVerdict, RetryState } from '../../core/delivery-plan.js'
 import {

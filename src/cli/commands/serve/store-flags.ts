@@ -12,5 +12,9 @@ export const STORE_FLAGS = {
     kind: 'boolean',
     help: 'Use ./.konnect-audit as the data dir and human-readable logs (endpoint safety stays on)',
   },
-  database: { kind: 'string', placeholder: 'url', help: 'postgres:// URL for replicas (KONNECT_AUDIT_DATABASE_URL)' },
+  database: {
+    kind: 'string',
+    placeholder: 'url',
+    help: 'postgres:// URL for replicas (KONNECT_AUDIT_DATABASE_URL; their lease time: KONNECT_AUDIT_LEASE_TIME, default 30s)',
+  },
 } as const satisfies Record<string, FlagSpec>

@@ -20,8 +20,11 @@ import { storeContract } from './contract/store-contract.js'
 
 const storeSchemas = new WeakMap<Store, string>()
 
-async function openIn(schema: string): Promise<Store> {
-  const store = await openPostgresStore({ url: TEST_DATABASE_URL, schema })
+async function openIn(schema: string, optimisticAppendAttempts?: number): Promise<Store> {
+  const options = { url: TEST_DATABASE_URL, schema }
+  const store = await openPostgresStore(
+    optimisticAppendAttempts === undefined ? options : { ...options, optimisticAppendAttempts },
+  )
   storeSchemas.set(store, schema)
   return store
 }
@@ -40,8 +43,8 @@ describe.skipIf(SKIP_POSTGRES)('postgres', () => {
 
   describe('postgres store', () => {
     const opened: Store[] = []
-    const open = async (schema: string) => {
-      const store = await openIn(schema)
+    const open = async (schema: string, optimisticAppendAttempts?: number) => {
+      const store = await openIn(schema, optimisticAppendAttempts)
       opened.push(store)
       return store
     }
@@ -105,9 +108,12 @@ describe.skipIf(SKIP_POSTGRES)('postgres', () => {
       expect(row?.line.toString('utf8')).toBe(line)
     })
 
-    it('keeps one org’s sequence gap-free across replicas appending at once', async () => {
+    it.each([
+      ['swapping the head, locking after lost races', undefined],
+      ['always locking the org', 0],
+    ])('keeps one org’s sequence gap-free across replicas appending at once (%s)', async (_how, attempts) => {
       const schema = freshSchemaName()
-      const [a, b] = await Promise.all([open(schema), open(schema)])
+      const [a, b] = await Promise.all([open(schema, attempts), open(schema, attempts)])
       await a.bootstrap(org)
       const appends = Array.from({ length: 40 }, (_, i) =>
         (i % 2 === 0 ? a : b).appendEvents(orgId, 10 + i, [draft(`{"i":${i},"n":0}`), draft(`{"i":${i},"n":1}`)]),

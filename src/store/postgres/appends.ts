@@ -12,7 +12,7 @@ import type { OrgHead } from './org-head.js'
 import { lockOrg, readOrgHead } from './org-head.js'
 
 /** Lost races tolerated before an append takes the org's lock. */
-const OPTIMISTIC_ATTEMPTS = 3
+export const DEFAULT_OPTIMISTIC_ATTEMPTS = 3
 
 // $1 org, $2–$6 the event columns, $7 every line in one bytea (sent in binary) with $8 each line's
 // length, $9/$10 the new head, $11/$12 the head rendered for, $13/$14 the notification. One bytea
@@ -84,11 +84,12 @@ export class EventAppender {
   constructor(
     private readonly database: Database,
     private readonly notifications: Notifications,
+    private readonly optimisticAttempts = DEFAULT_OPTIMISTIC_ATTEMPTS,
   ) {}
 
   /** Commits one org's calls in one statement of their own: per call its events or its error. */
   async append(orgId: string, calls: readonly PendingAppend[]): Promise<Outcomes> {
-    for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
+    for (let attempt = 0; attempt < this.optimisticAttempts; attempt++) {
       const head = this.heads.get(orgId) ?? (await this.database.use((db) => readOrgHead(db, orgId)))
       const outcomes = await this.database.use((db) => this.advance(db, orgId, head, calls))
       if (outcomes !== null) return outcomes

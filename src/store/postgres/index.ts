@@ -55,7 +55,10 @@ import { Database } from './connection.js'
 import { Notifications } from './notifications.js'
 import { lockOrg } from './org-head.js'
 
-export type PostgresStoreOptions = ConnectionOptions
+export interface PostgresStoreOptions extends ConnectionOptions {
+  /** Lost races before an append waits for its org's lock (default 3); 0 always locks (tests). */
+  readonly optimisticAppendAttempts?: number
+}
 
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url)
 /** Serialises migrations of one schema across replicas starting together ("ka" + "mg"). */
@@ -132,7 +135,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   try {
     await migrate(database)
     const schema = await database.use((db) => db.row<{ schema: string }>('SELECT current_schema() AS schema'))
-    return createPostgresStore(database, `konnect_audit.${schema?.schema ?? 'public'}`)
+    const channel = `konnect_audit.${schema?.schema ?? 'public'}`
+    return createPostgresStore(database, channel, options.optimisticAppendAttempts)
   } catch (error) {
     await database.close()
     throw error
@@ -554,7 +558,7 @@ async function countReplaySelectionIn(
   return counted?.count ?? 0
 }
 
-function createPostgresStore(database: Database, channel: string): Store {
+function createPostgresStore(database: Database, channel: string, optimisticAppendAttempts?: number): Store {
   const notifications = new Notifications(database, channel, randomUUID())
   const use = <T>(fn: (db: Queryable) => Promise<T>): Promise<T> => {
     notifications.ensureListening()
@@ -564,7 +568,7 @@ function createPostgresStore(database: Database, channel: string): Store {
     notifications.ensureListening()
     return database.transaction(fn)
   }
-  const appender = new EventAppender(database, notifications)
+  const appender = new EventAppender(database, notifications, optimisticAppendAttempts)
   const appends = new AppendQueue((orgId, calls) => {
     notifications.ensureListening()
     return appender.append(orgId, calls)

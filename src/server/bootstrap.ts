@@ -1,10 +1,13 @@
 // Owns first start (SPEC.md §9.6): on an empty store, in one transaction, the `default` org, its
 // Ed25519 key and the admin token `initial-admin`, whose secret goes once to a 0600 file in the
-// data dir (unless the operator supplied it) and never to the log.
+// data dir (unless the operator supplied it) and never to the log. Processes starting together on
+// one data dir (PostgreSQL replicas, an operator subcommand beside a first `serve`) share that
+// file's secret, so whichever commits the org, the file holds its token.
 
 import { randomUUID } from 'node:crypto'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { generateTokenSecret, hashTokenSecret, isWellFormedToken } from '../core/tokens.js'
 import type { NewOrg, Store } from '../store/store.js'
 import { newKeyRecord } from './services/signers.js'
 import { newToken } from './services/tokens.js'
@@ -37,20 +40,46 @@ export function writeSecretFile(path: string, secret: string): void {
   writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'w' })
 }
 
+/**
+ * Creates the token file with `secret`, atomically and only if it does not exist; otherwise (another
+ * process sharing the data dir got there first) returns the secret the file already holds.
+ */
+function claimTokenFile(path: string, secret: string): string {
+  const temp = `${path}.${process.pid}.${randomUUID()}.tmp`
+  writeSecretFile(temp, secret)
+  try {
+    linkSync(temp, path)
+    return secret
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    const existing = readFileSync(path, 'utf8').trim()
+    if (!isWellFormedToken(existing)) throw new Error(`${path} holds no admin token; remove it and start again`)
+    return existing
+  } finally {
+    rmSync(temp, { force: true })
+  }
+}
+
 export async function bootstrapStore(
   store: Store,
   options: { dataDir: string; bootstrapToken: string | null; nowMs: number },
 ): Promise<BootstrapResult> {
   const existing = await store.findOrgByName(DEFAULT_ORG_NAME)
   if (existing) return { defaultOrgId: existing.id, tokenFile: null, created: false }
-  const { init, secret } = newOrg(DEFAULT_ORG_NAME, 'initial-admin', options.nowMs, options.bootstrapToken ?? undefined)
   // The file is written before the commit, so an acknowledged first start never loses the token.
-  const tokenFile = options.bootstrapToken === null ? join(options.dataDir, 'initial-admin-token') : null
-  if (tokenFile) writeSecretFile(tokenFile, secret)
+  let tokenFile: string | null = null
+  let secret = options.bootstrapToken
+  if (secret === null) {
+    tokenFile = join(options.dataDir, 'initial-admin-token')
+    secret = claimTokenFile(tokenFile, generateTokenSecret())
+  }
+  const { init } = newOrg(DEFAULT_ORG_NAME, 'initial-admin', options.nowMs, secret)
   const created = await store.bootstrap(init)
   if (!created) {
-    // Another replica sharing this data dir may have won and written its own token there.
-    if (tokenFile && readFileSync(tokenFile, 'utf8') === `${secret}\n`) rmSync(tokenFile, { force: true })
+    // Another process created the org: the file stays only if its secret is that org's token.
+    if (tokenFile && (await store.findTokenByHash(hashTokenSecret(secret))) === null) {
+      rmSync(tokenFile, { force: true })
+    }
     const winner = await store.findOrgByName(DEFAULT_ORG_NAME)
     if (!winner) throw new Error('the store has orgs but none named default')
     return { defaultOrgId: winner.id, tokenFile: null, created: false }

@@ -7,6 +7,7 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { isWellFormedToken } from '../core/tokens.js'
 import { parseDurationMs } from '../util/duration.js'
+import { redactedUrl } from '../util/redact-url.js'
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 
@@ -53,7 +54,7 @@ export class ServerConfigError extends Error {
 }
 
 /** SPEC.md §6.5: a 30 s lease, renewed every 10 s. */
-export const DEFAULT_LEASE_MS = 30_000
+const DEFAULT_LEASE_MS = 30_000
 const MIN_LEASE_MS = 3000
 const MAX_LEASE_MS = 600_000
 const MIN_RETENTION_MS = 3_600_000
@@ -81,7 +82,7 @@ function parseDatabaseUrl(text: string | undefined): string | null {
   if (text === undefined || text === '') return null
   if (!/^postgres(ql)?:\/\/./.test(text)) {
     throw new ServerConfigError(
-      `--database ${text.replace(/\/\/[^@/]*@/, '//***@')} is not a postgres:// URL; omit it to use SQLite in the data dir`,
+      `--database ${redactedUrl(text)} is not a postgres:// URL; omit it to use SQLite in the data dir`,
     )
   }
   return text

@@ -81,14 +81,6 @@ export function replaySubmitRefusal(webhookEnabled: boolean, current: ReplayJob 
   return null
 }
 
-/** Why a token may not be revoked, before the last-admin check; null = go on. */
-export function revokeRefusal(
-  token: { readonly revokedAt: number | null } | null,
-): 'not_found' | 'already_revoked' | null {
-  if (token === null) return 'not_found'
-  return token.revokedAt === null ? null : 'already_revoked'
-}
-
 /** Whether revoking the token could leave the org without an admin able to sign in. */
 export function isActiveAdmin(
   token: { readonly role: string; readonly expiresAt: number | null },

@@ -4,7 +4,7 @@
 
 import type { FastifyBaseLogger } from 'fastify'
 import { severityOf } from '../../core/severity.js'
-import type { CommittedEvent } from '../../store/store.js'
+import type { CommittedEvent, EventDraft } from '../../store/store.js'
 import type { TraceId } from '../../util/u64.js'
 import type { Permission } from '../routes/define-route.js'
 import type { UncommittedEvent } from '../services/event-draft.js'
@@ -106,10 +106,23 @@ export class SelfAudit {
    * Without an org (`--unattributed-events-org none`) they go to the operational log only.
    * Returns what was committed, in the order given (nothing without an org).
    */
-  async record(
+  record(orgId: string | null, events: readonly UncommittedEvent[], log: FastifyBaseLogger) {
+    return this.commit(orgId, events, log, (org, drafts) => this.writer.append(org, drafts))
+  }
+
+  /**
+   * Commits the events with the org's next write, or within a few ms: for the access event of a
+   * request already answered, which no client waits for. Without an org they are only logged.
+   */
+  recordSoon(orgId: string | null, events: readonly UncommittedEvent[], log: FastifyBaseLogger) {
+    return this.commit(orgId, events, log, (org, drafts) => this.writer.appendSoon(org, drafts))
+  }
+
+  private async commit(
     orgId: string | null,
     events: readonly UncommittedEvent[],
     log: FastifyBaseLogger,
+    append: (orgId: string, drafts: readonly EventDraft[]) => Promise<CommittedEvent[]>,
   ): Promise<readonly CommittedEvent[]> {
     if (orgId === null) {
       for (const { type, name, src, trace_id } of events)
@@ -117,21 +130,7 @@ export class SelfAudit {
       return []
     }
     const signer = await this.signers.signerFor(orgId)
-    const drafts = events.map((event) => draftOf(event, signer))
-    return this.writer.append(orgId, drafts)
-  }
-
-  /**
-   * Commits the events with the org's next write, or within a few ms: for the access event of a
-   * request already answered, which no client waits for. Without an org they are only logged.
-   */
-  async recordSoon(orgId: string | null, events: readonly UncommittedEvent[], log: FastifyBaseLogger): Promise<void> {
-    if (orgId === null) {
-      await this.record(null, events, log)
-      return
-    }
-    const signer = await this.signers.signerFor(orgId)
-    await this.writer.appendSoon(
+    return append(
       orgId,
       events.map((event) => draftOf(event, signer)),
     )

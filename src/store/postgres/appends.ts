@@ -12,7 +12,7 @@ import type { OrgHead } from './org-head.js'
 import { lockOrg, readOrgHead } from './org-head.js'
 
 /** Lost races tolerated before an append takes the org's lock. */
-export const DEFAULT_OPTIMISTIC_ATTEMPTS = 3
+const DEFAULT_OPTIMISTIC_ATTEMPTS = 3
 
 // $1 org, $2–$6 the event columns, $7 every line in one bytea (sent in binary) with $8 each line's
 // length, $9/$10 the new head, $11/$12 the head rendered for, $13/$14 the notification. One bytea
@@ -91,8 +91,11 @@ export class EventAppender {
   async append(orgId: string, calls: readonly PendingAppend[]): Promise<Outcomes> {
     for (let attempt = 0; attempt < this.optimisticAttempts; attempt++) {
       const head = this.heads.get(orgId) ?? (await this.database.use((db) => readOrgHead(db, orgId)))
-      const outcomes = await this.database.use((db) => this.advance(db, orgId, head, calls))
-      if (outcomes !== null) return outcomes
+      const advanced = await this.database.use((db) => this.advance(db, orgId, head, calls))
+      if (advanced !== null) {
+        this.heads.set(orgId, advanced.head)
+        return advanced.outcomes
+      }
       this.heads.delete(orgId)
     }
     // Other replicas keep winning: queue behind the org's lock, where the swap cannot fail.
@@ -101,18 +104,22 @@ export class EventAppender {
 
   /** Commits the calls in the caller's transaction, which holds the org's lock and read `head` under it. */
   async appendLocked(tx: Queryable, orgId: string, head: OrgHead, calls: readonly PendingAppend[]): Promise<Outcomes> {
+    const advanced = await this.advance(tx, orgId, head, calls)
+    if (advanced === null) throw new Error(`The head of org ${orgId} moved while its row was locked`)
     // The transaction may still roll back: the next append reads the head again.
     this.heads.delete(orgId)
-    const outcomes = await this.advance(tx, orgId, head, calls)
-    this.heads.delete(orgId)
-    if (outcomes === null) throw new Error(`The head of org ${orgId} moved while its row was locked`)
-    return outcomes
+    return advanced.outcomes
   }
 
-  /** The outcomes, or null when the org's head is no longer `head` (nothing was stored). */
-  private async advance(db: Queryable, orgId: string, head: OrgHead, calls: readonly PendingAppend[]) {
+  /** The outcomes and the new head, or null when the org's head is no longer `head` (nothing was stored). */
+  private async advance(
+    db: Queryable,
+    orgId: string,
+    head: OrgHead,
+    calls: readonly PendingAppend[],
+  ): Promise<Rendered | null> {
     const rendered = render(head, calls)
-    if (rendered.columns[0].length === 0) return rendered.outcomes
+    if (rendered.columns[0].length === 0) return rendered
     const { lastSequence, lastRt } = rendered.head
     const [channel, payload] = this.notifications.notice({ kind: 'events', orgId, head: lastSequence })
     const applied = await db.rows(ADVANCE_AND_INSERT, [
@@ -127,8 +134,6 @@ export class EventAppender {
       channel,
       payload,
     ])
-    if (applied.length === 0) return null
-    this.heads.set(orgId, rendered.head)
-    return rendered.outcomes
+    return applied.length === 0 ? null : rendered
   }
 }

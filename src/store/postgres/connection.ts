@@ -1,8 +1,9 @@
 // Owns the PostgreSQL connections of the store: one pool (bigint read as a number, the schema on
-// the search path), transactions, and driver errors mapped to StoreError, with the URL's password
+// the search path), transactions, and driver errors mapped to StoreError, with the URL's credentials
 // never in a message.
 
 import pg from 'pg'
+import { redactedUrl } from '../../util/redact-url.js'
 import { StoreError } from '../store.js'
 
 export interface ConnectionOptions {
@@ -48,12 +49,7 @@ const types = {
       : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
 }
 
-/** The URL with its password replaced, for messages. */
-export function redactedUrl(url: string): string {
-  return url.replace(/(\/\/[^:@/]*:)[^@/]*@/, '$1***@')
-}
-
-export function connectionConfig(options: ConnectionOptions): pg.ClientConfig {
+function connectionConfig(options: ConnectionOptions): pg.ClientConfig {
   const { schema } = options
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) throw new RangeError(`Bad schema name ${schema}`)
   return {
@@ -106,7 +102,7 @@ function queryable(client: pg.Pool | pg.PoolClient): Queryable {
 
 /** The store's pool: statements, transactions and the closed state, with errors already mapped. */
 export class Database {
-  /** Names the database in messages: the URL without its password. */
+  /** Names the database in messages: the URL without its credentials. */
   readonly label: string
   private readonly pool: pg.Pool
   private readonly onPool: Queryable
@@ -174,10 +170,6 @@ export class Database {
     const client = new pg.Client(connectionConfig(this.options))
     await this.mapped(() => client.connect())
     return client
-  }
-
-  get isClosed(): boolean {
-    return this.closed
   }
 
   async close(): Promise<void> {

@@ -14,7 +14,6 @@ import {
   isActiveAdmin,
   readThroughSequence,
   replaySubmitRefusal,
-  revokeRefusal,
 } from '../records.js'
 import type {
   BucketCount,
@@ -53,7 +52,7 @@ import { EventAppender } from './appends.js'
 import type { ConnectionOptions, NamedStatement, Queryable } from './connection.js'
 import { Database } from './connection.js'
 import { Notifications } from './notifications.js'
-import { lockOrg } from './org-head.js'
+import { headSequenceIn, lockOrg } from './org-head.js'
 
 export interface PostgresStoreOptions extends ConnectionOptions {
   /** Lost races before an append waits for its org's lock (default 3); 0 always locks (tests). */
@@ -218,9 +217,8 @@ async function revokeIn(tx: Queryable, orgId: string, id: string, nowMs: number)
     id,
     orgId,
   ])
-  const refusal = revokeRefusal(token)
-  if (refusal !== null) return refusal
   if (token === null) return 'not_found'
+  if (token.revokedAt !== null) return 'already_revoked'
   if (isActiveAdmin(token, nowMs)) {
     const admins = await tx.row<{ count: number }>(
       `SELECT count(*) AS count FROM tokens WHERE org_id = $1 AND role = 'admin' AND revoked_at IS NULL
@@ -533,8 +531,7 @@ async function submitReplayJobIn(
 async function startReplayJobIn(tx: Queryable, orgId: string, id: string, nowMs: number): Promise<ReplayJob | null> {
   const job = await findReplayJobIn(tx, orgId, 'FOR UPDATE')
   if (job === null || job.id !== id || job.status !== 'pending') return null
-  const head = await tx.row<{ head: number }>('SELECT last_sequence AS head FROM orgs WHERE id = $1', [orgId])
-  const throughSequence = head?.head ?? 0
+  const throughSequence = await headSequenceIn(tx, orgId)
   const total = await countReplaySelectionIn(tx, orgId, 0, throughSequence, job.startAtMs, job.endAtMs)
   return tx.row<ReplayJob>(
     `UPDATE replay_jobs SET status = 'running', updated_at = $3, through_sequence = $4, total = $5
@@ -666,11 +663,7 @@ function createPostgresStore(database: Database, channel: string, optimisticAppe
 
     appendEvents: (orgId, nowMs, drafts) => appends.append(orgId, nowMs, drafts),
     readEvents: (query) => use((db) => readEventsIn(db, query)),
-    headSequence: (orgId) =>
-      use(async (db) => {
-        const head = await db.row<{ head: number }>('SELECT last_sequence AS head FROM orgs WHERE id = $1', [orgId])
-        return head?.head ?? 0
-      }),
+    headSequence: (orgId) => use((db) => headSequenceIn(db, orgId)),
     // The floor of event_ts to its bucket; the double modulo keeps it a floor before 1970.
     countEvents: (query: EventCountQuery) =>
       use((db) =>

@@ -20,6 +20,11 @@ export async function readOrgHead(db: Queryable, orgId: string): Promise<OrgHead
   return head
 }
 
+/** The org's last sequence, 0 when it has none or is unknown. */
+export async function headSequenceIn(db: Queryable, orgId: string): Promise<number> {
+  return (await db.row<OrgHead>(READ_HEAD, [orgId]))?.lastSequence ?? 0
+}
+
 /** Locks the org's row for the rest of the transaction and returns its head. */
 export async function lockOrg(tx: Queryable, orgId: string): Promise<OrgHead> {
   const head = await tx.row<OrgHead>(`${SELECT_HEAD} FOR UPDATE`, [orgId])

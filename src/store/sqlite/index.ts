@@ -14,7 +14,6 @@ import {
   orgNotFound,
   readThroughSequence,
   replaySubmitRefusal,
-  revokeRefusal,
 } from '../records.js'
 import type {
   BucketCount,
@@ -538,10 +537,9 @@ function insertNewOrg(s: Statements, init: NewOrg): void {
 }
 
 function revokeIn(s: Statements, orgId: string, id: string, nowMs: number): RevokeOutcome {
-  const token = s.findTokenInOrg.get({ orgId, id }) ?? null
-  const refusal = revokeRefusal(token)
-  if (refusal !== null) return refusal
-  if (token === null) return 'not_found'
+  const token = s.findTokenInOrg.get({ orgId, id })
+  if (token === undefined) return 'not_found'
+  if (token.revokedAt !== null) return 'already_revoked'
   if (isActiveAdmin(token, nowMs) && s.countActiveAdmins.get({ orgId, nowMs }) === 1) return 'last_admin'
   s.revokeToken.run({ id, nowMs })
   return 'revoked'

@@ -13,6 +13,7 @@ import type { OptionsOf } from '../../src/cli/define-command.js'
 import { errorText, exitCodeFor } from '../../src/cli/errors.js'
 import { createFactory } from '../../src/cli/factory.js'
 import { ReplayWorker } from '../../src/server/workers/replay.js'
+import { backdatedAuthorizationBatches } from '../helpers/backdated-items.js'
 import type { Receiver } from '../helpers/receiver.js'
 import { answer, ok, startReceiver } from '../helpers/receiver.js'
 import type { CliRun } from '../helpers/run-cli.js'
@@ -93,17 +94,7 @@ async function configure(): Promise<void> {
 
 /** Back-dated authorization events, one per time; the server clock must be within retention of them. */
 async function ingestAt(timesMs: readonly number[]): Promise<void> {
-  for (let offset = 0; offset < timesMs.length; offset += 1000) {
-    const items = timesMs.slice(offset, offset + 1000).map((ms, index) => ({
-      type: 'authorization',
-      src: '198.51.100.7',
-      principal_id: `principal-${offset + index}`,
-      event_class_id: 'reports',
-      name: 'Authz.reports',
-      action: 'list',
-      granted: true,
-      event_ts: new Date(ms).toISOString(),
-    }))
+  for (const items of backdatedAuthorizationBatches(timesMs)) {
     expect((await mutate('/v1/audit-events', 'POST', items)).status).toBe(201)
   }
 }

@@ -12,6 +12,7 @@ import { DeliveryWorker } from '../../src/server/workers/delivery.js'
 import type { ReplayOptions } from '../../src/server/workers/replay.js'
 import { ReplayWorker } from '../../src/server/workers/replay.js'
 import type { LogFormat, StoredEvent } from '../../src/store/store.js'
+import { backdatedAuthorizationBatches } from '../helpers/backdated-items.js'
 import type { ReceivedRequest, Receiver, Reply } from '../helpers/receiver.js'
 import { answer, ok, startReceiver } from '../helpers/receiver.js'
 import type { TestServer } from '../helpers/server.js'
@@ -97,17 +98,7 @@ async function configure(fields: Record<string, unknown> = {}): Promise<void> {
 /** Ingests one authorization event per time (back-dated), in the order given; returns their sequences. */
 async function ingestAt(timesMs: readonly number[]): Promise<number[]> {
   const sequences: number[] = []
-  for (let offset = 0; offset < timesMs.length; offset += 1000) {
-    const items = timesMs.slice(offset, offset + 1000).map((ms, index) => ({
-      type: 'authorization',
-      src: '198.51.100.7',
-      principal_id: `principal-${offset + index}`,
-      event_class_id: 'reports',
-      name: 'Authz.reports',
-      action: 'list',
-      granted: true,
-      event_ts: iso(ms),
-    }))
+  for (const items of backdatedAuthorizationBatches(timesMs)) {
     const response = await mutate('/v1/audit-events', 'POST', items)
     expect(response.status).toBe(201)
     const body = await jsonOf(response)

@@ -28,6 +28,23 @@ export const manualTimer: DeliveryTimer = {
   yieldToIo: () => new Promise((resolve) => setImmediate(resolve)),
 }
 
+/** The manual timer, but a test runs the repeating tasks running now (e.g. lease heartbeats) with tick(). */
+export function tickingTimer(): { readonly timer: DeliveryTimer; tick(): void } {
+  const tasks = new Set<() => void>()
+  const every = (_intervalMs: number, task: () => void) => {
+    tasks.add(task)
+    return () => {
+      tasks.delete(task)
+    }
+  }
+  return {
+    timer: { ...manualTimer, every },
+    tick: () => {
+      for (const task of tasks) task()
+    },
+  }
+}
+
 /** A worker log that keeps warnings and fails the test on any error. */
 export function strictWorkerLog(worker: string, warnings: string[]) {
   return {

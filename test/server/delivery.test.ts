@@ -16,7 +16,7 @@ import { answer, ok, startReceiver } from '../helpers/receiver.js'
 import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
 import { eventsOfTrace } from '../helpers/stored-events.js'
-import { strictWorkerLog, TEST_LEASE, testClock, testLoopOptions } from '../helpers/test-clock.js'
+import { strictWorkerLog, TEST_LEASE, testClock, testLoopOptions, tickingTimer } from '../helpers/test-clock.js'
 
 const T0 = Date.UTC(2026, 10, 26, 9, 0, 0)
 const SECOND_MS = 1000
@@ -448,6 +448,41 @@ describe('leases among replicas (SPEC.md §6.5)', () => {
     await deliverAll()
     await expectEverythingDeliveredInOrder(startCursor)
     expect(await server.store.claimLease({ ...lease, nowMs: clock.nowMs })).toBe(false)
+  })
+
+  it('renews the lease while an attempt hangs, and abandons the attempt once another replica holds it', async () => {
+    const heartbeat = tickingTimer()
+    await worker.stop()
+    worker = startWorker({ timer: heartbeat.timer, attemptTimeoutMs: 60 * SECOND_MS })
+    receiver.answerWith({ kind: 'hang' })
+    const startCursor = await configure()
+    await ingest(2)
+    clock.nowMs += SECOND_MS
+    const settled = worker.settle()
+    await receiver.request(0)
+    const attemptStartMs = clock.nowMs
+    const other = { orgId, work: 'delivery', holder: 'other-replica', leaseMs: TEST_LEASE.leaseMs } as const
+    const renewals = () => new Promise((resolve) => setImmediate(resolve))
+
+    // The heartbeat renews the lease from this time, so it outlives the term it was claimed with.
+    clock.nowMs = attemptStartMs + TEST_LEASE.leaseMs / 3
+    heartbeat.tick()
+    await renewals()
+    clock.nowMs = attemptStartMs + TEST_LEASE.leaseMs + SECOND_MS
+    expect(await server.store.claimLease({ ...other, nowMs: clock.nowMs })).toBe(false)
+
+    // Unrenewed (a stalled process), the lease lapses and another replica claims it.
+    clock.nowMs = attemptStartMs + TEST_LEASE.leaseMs / 3 + TEST_LEASE.leaseMs + SECOND_MS
+    expect(await server.store.claimLease({ ...other, nowMs: clock.nowMs })).toBe(true)
+    heartbeat.tick()
+    await settled
+    expect(receiver.requests).toHaveLength(1)
+    expect((await cursorAndHead()).cursor).toBe(startCursor)
+
+    await server.store.releaseLease(orgId, 'delivery', other.holder)
+    receiver.answerWith(ok)
+    await deliverAll()
+    await expectEverythingDeliveredInOrder(startCursor)
   })
 
   it('lets one of two workers deliver, and the other take over at once when the first stops', async () => {

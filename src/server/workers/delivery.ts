@@ -119,7 +119,8 @@ class OrgDelivery extends OrgLoop<Wait, DeliveryOptions> {
       delivery: { kind: 'live', firstSequence: first.sequence, lastSequence: last.sequence },
       body: batch.body,
     })
-    // Stopping: the batch is abandoned with the cursor where it was, and re-sent after a restart.
+    // Stopping, or the lease lost: the batch is abandoned with the cursor where it was, and re-sent
+    // after a restart or by the replica that holds the lease now.
     if (result.failure === 'cancelled') return
     const attempt: DeliveryAttempt = { atMs, responseCode: result.statusCode, responseMessage: result.message }
     const verdict = judgeAttempt(outcomeOf(result), batch.events.length, clock.now())

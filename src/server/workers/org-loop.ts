@@ -127,12 +127,38 @@ export abstract class OrgLoop<W extends LoopWait, O extends OrgLoopOptions> {
     else if (wanted(this.waiting.wait)) this.wake()
   }
 
-  /** Sends one batch that stop() can abandon; the result then fails as `cancelled`. */
+  /**
+   * Sends one batch that stop(), or the loss of the lease meanwhile, can abandon; the result then
+   * fails as `cancelled`.
+   */
   protected async send(settings: EndpointSettings, batch: OutboundBatch): Promise<AttemptResult> {
-    this.inFlight = new AbortController()
-    const result = await this.sender.for(settings).send(batch, this.inFlight.signal)
-    this.inFlight = null
-    return result
+    const attempt = new AbortController()
+    this.inFlight = attempt
+    const stopHeartbeat = this.heartbeat(attempt)
+    try {
+      return await this.sender.for(settings).send(batch, attempt.signal)
+    } finally {
+      stopHeartbeat()
+      this.inFlight = null
+    }
+  }
+
+  /**
+   * Renews the lease on its schedule while an attempt is in flight, since an attempt (up to 15 s)
+   * may outlast a short lease; if another replica has taken the lease over meanwhile, the attempt
+   * is abandoned rather than finished beside that replica's.
+   */
+  private heartbeat(attempt: AbortController): () => void {
+    const { timer, lease, log } = this.options
+    return timer.every(Math.max(1, Math.floor(lease.leaseMs / 3)), () => {
+      this.lease?.hold().then(
+        (held) => {
+          if (!held) attempt.abort()
+        },
+        (error: unknown) =>
+          log.warn({ err: error, orgId: this.orgId }, `${this.name} lease not renewed; the attempt goes on`),
+      )
+    })
   }
 
   private async run(): Promise<void> {

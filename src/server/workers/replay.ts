@@ -164,7 +164,8 @@ class OrgReplay extends OrgLoop<Wait, ReplayOptions> {
       delivery: { kind: 'replay' },
       body: batch.body,
     })
-    // Stopping: the job stays running with its cursor where it was, and resumes after a restart.
+    // Stopping, or the lease lost: the job stays running with its cursor where it was, and resumes
+    // after a restart or on the replica that holds the lease now.
     if (result.failure === 'cancelled') return
     const verdict = judgeAttempt(outcomeOf(result), batch.events.length, clock.now())
     if (verdict.kind === 'delivered') await this.delivered(job, last.sequence, batch.events.length)

@@ -1,7 +1,7 @@
 // Owns one org's lease on one kind of work (SPEC.md §6.5): a worker holds it while it works, renews
-// it every third of its term (10 s of 30 s) as it steps, and releases it when it ends, so among
-// replicas exactly one delivers, replays or prunes an org at a time; a crashed holder's lease
-// lapses and another replica takes over from the durable cursor.
+// it every third of its term (10 s of 30 s) as it steps and while an attempt is in flight, and
+// releases it when it ends, so among replicas exactly one delivers, replays or prunes an org at a
+// time; a crashed holder's lease lapses and another replica takes over from the durable cursor.
 
 import type { Clock } from '../../core/clock.js'
 import type { LeasedWork, Store } from '../../store/store.js'

@@ -9,7 +9,8 @@ import { findDuplicateKey } from '../core/json-duplicates.js'
 import { drawTraceId } from '../core/trace-id.js'
 import { trustedProxies } from './auth/client-address.js'
 import { accessHook, protectHook } from './auth/protect.js'
-import { badRequest, ProblemError, registerProblemHandlers, sendProblem } from './problem.js'
+import { mediaTypeOf, requireUtf8Charset } from './media-type.js'
+import { badRequest, decodeUtf8Body, ProblemError, registerProblemHandlers, sendProblem } from './problem.js'
 import type { RouteDefinition } from './routes/define-route.js'
 import { routes } from './routes/index.js'
 import { liveStreamsOf } from './services/live-stream.js'
@@ -20,13 +21,15 @@ const ADMIN_BODY_LIMIT = 64 * 1024
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false }
 
-function parseJsonStrictly(request: FastifyRequest, body: string): unknown {
+function parseJsonStrictly(request: FastifyRequest, raw: Buffer): unknown {
   // A POST that needs no body may still say application/json (SPEC.md §5.1): empty means none.
-  if (body === '') return undefined
+  if (raw.length === 0) return undefined
   const encoding = request.headers['content-encoding']
   if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
     throw new ProblemError(415, `Content-Encoding ${encoding} is accepted only by POST /v1/audit-events`)
   }
+  requireUtf8Charset(request.headers['content-type'])
+  const body = decodeUtf8Body(raw)
   const parsed: unknown = JSON.parse(body)
   const duplicate = findDuplicateKey(body)
   if (duplicate !== null) {
@@ -70,12 +73,25 @@ export async function buildApp(services: Services, log: LogDestination): Promise
   app.decorateRequest('auditTrail', null)
   // Only JSON is accepted (SPEC.md §5.1); Fastify's built-in text/plain parser would let other types through.
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     try {
-      done(null, parseJsonStrictly(request, body as string))
+      done(null, parseJsonStrictly(request, body as Buffer))
     } catch (error) {
       done(error as Error, undefined)
     }
+  })
+  // A POST without a body is accepted whatever its Content-Type says (SPEC.md §5.1); a body of any
+  // other type is refused.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+    if ((body as Buffer).length === 0) done(null, undefined)
+    else
+      done(
+        new ProblemError(
+          415,
+          `Unsupported Content-Type ${mediaTypeOf(request.headers['content-type'])}; send application/json`,
+        ),
+        undefined,
+      )
   })
   app.addHook('onRequest', async (request, reply) => {
     reply.header('konnect-audit-trace-id', String(request.id))

@@ -38,6 +38,24 @@ export function badRequest(parameters: readonly InvalidParameter[], detail = 'In
   return new ProblemError(400, detail, parameters.slice(0, 100))
 }
 
+const UNPARSABLE: InvalidParameter[] = [{ field: 'body', reason: 'request format is invalid', source: 'body' }]
+
+/** The 400 of a body that cannot be read as the JSON asked for (SPEC.md §5.1). */
+export function unparsableBody(detail = 'Could not parse request body'): ProblemError {
+  return badRequest(UNPARSABLE, detail)
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** UTF-8 only (SPEC.md §5.1): a body that is not UTF-8 is refused, never altered by U+FFFD. */
+export function decodeUtf8Body(body: Buffer): string {
+  try {
+    return strictUtf8.decode(body)
+  } catch {
+    throw unparsableBody()
+  }
+}
+
 export function problemBody(
   status: number,
   traceId: string,
@@ -142,8 +160,6 @@ const STATUS_OF_FASTIFY_CODE: Record<string, [number, string]> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'Could not parse request body'],
   FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'Could not parse request body'],
 }
-
-const UNPARSABLE: InvalidParameter[] = [{ field: 'body', reason: 'request format is invalid', source: 'body' }]
 
 export function registerProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {

@@ -252,6 +252,18 @@ describe('bad requests get problem+json and store nothing but their own audit ev
     ['a bad date', jsonBody({ name: 'x', role: 'admin', expires_at: 'tomorrow' }), 400, 'is_date_time'],
     ['malformed JSON', { body: '{"name":', headers: { 'content-type': 'application/json' } }, 400, undefined],
     ['a wrong content type', { body: 'name=x', headers: { 'content-type': 'text/plain' } }, 415, undefined],
+    [
+      'a body that is not UTF-8',
+      { body: Buffer.from('{"name":"x\xff","role":"admin"}', 'latin1'), headers: { 'content-type': 'application/json' } },
+      400,
+      undefined,
+    ],
+    [
+      'a charset other than UTF-8',
+      { body: '{"name":"x","role":"admin"}', headers: { 'content-type': 'application/json; charset=iso-8859-1' } },
+      415,
+      undefined,
+    ],
     ['an oversized body', jsonBody({ name: 'x'.repeat(70_000), role: 'admin' }), 413, undefined],
   ])('%s', async (_, init, status, rule) => {
     const before = (await server.request('/v1/tokens?page%5Bsize%5D=1000').then(jsonOf)).data.length
@@ -269,6 +281,18 @@ describe('bad requests get problem+json and store nothing but their own audit ev
     expect(after).toBe(before)
     const access = (await eventsFor(traceOf(response), 3)).at(-1)
     expect(access?.fields).toMatchObject({ name: 'Ingress', status })
+  })
+
+  it('accepts a body that declares UTF-8, and a POST without a body whatever its Content-Type', async () => {
+    const utf8 = await server.request('/v1/tokens', {
+      method: 'POST',
+      body: JSON.stringify({ name: 'ü-charset', role: 'auditor' }),
+      headers: { 'content-type': 'Application/JSON; Charset="UTF-8"' },
+    })
+    expect(utf8.status).toBe(201)
+    expect((await jsonOf(utf8)).name).toBe('ü-charset')
+    const rotate = await server.request('/v1/keys/rotate', { method: 'POST', headers: { 'content-type': 'text/plain' } })
+    expect(rotate.status).toBe(201)
   })
 
   it('404 for an unknown path and 405 for a wrong method, without events', async () => {

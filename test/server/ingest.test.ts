@@ -85,6 +85,10 @@ describe('POST /v1/audit-events', () => {
     const gz = await post(gzipSync(ndjson([authz, authz])), { 'content-encoding': 'gzip' })
     expect(gz.status).toBe(201)
     expect((await jsonOf(gz)).accepted).toBe(2)
+    // Media types compare without regard to case; UTF-8 may be declared.
+    const shouted = await post(ndjson([authz, authz]), { 'content-type': 'Application/X-NDJSON; charset=UTF-8' })
+    expect(shouted.status).toBe(201)
+    expect((await jsonOf(shouted)).accepted).toBe(2)
   })
 
   it('lets an ingest token in and keeps an auditor out', async () => {
@@ -126,6 +130,20 @@ describe('POST /v1/audit-events', () => {
       { field: 'items[0].trace_id', rule: 'invalid' },
     ],
     ['a wrong content type', ndjson([authz]), { 'content-type': 'text/plain' }, 415, null],
+    [
+      'a body that is not UTF-8',
+      Buffer.from(ndjson([{ ...authz, principal_id: 'u-\u00ff' }]), 'latin1'),
+      {},
+      400,
+      { field: 'body', reason: 'request format is invalid' },
+    ],
+    [
+      'a charset other than UTF-8',
+      ndjson([authz]),
+      { 'content-type': 'application/x-ndjson; charset=iso-8859-1' },
+      415,
+      null,
+    ],
     ['an unsupported encoding', ndjson([authz]), { 'content-encoding': 'br' }, 415, null],
     [
       'a broken gzip stream',

@@ -74,6 +74,12 @@ describe('GET /v3/audit-logs', () => {
     expect(seen.length).toBeGreaterThanOrEqual(5)
   })
 
+  it('answers NDJSON to an Accept that names it in any case, among other types', async () => {
+    const response = await pull('?page%5Bsize%5D=2', 'text/html, Application/X-NDJSON;q=0.9')
+    expect(response.headers.get('content-type')).toBe('application/x-ndjson; charset=utf-8')
+    expect(await lines(response)).toHaveLength(2)
+  })
+
   it('splices lines into the JSON page so 64-bit trace ids survive', async () => {
     const response = await pull('?filter%5Btype%5D=authorization&page%5Bsize%5D=2', 'application/json')
     const text = await response.text()

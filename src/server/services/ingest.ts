@@ -15,7 +15,8 @@ import { drawTraceId } from '../../core/trace-id.js'
 import type { CommittedEvent, EventDraft, IdempotencyClaim, IdempotentResponse } from '../../store/store.js'
 import { formatUtcSeconds, parseRfc3339Ms } from '../../util/rfc3339.js'
 import type { TraceId } from '../../util/u64.js'
-import { badRequest, ProblemError } from '../problem.js'
+import { mediaTypeOf, requireUtf8Charset } from '../media-type.js'
+import { badRequest, decodeUtf8Body, ProblemError, unparsableBody } from '../problem.js'
 import type { Services } from './services.js'
 
 export const MAX_INGEST_BYTES = 5 * 1024 * 1024
@@ -25,8 +26,6 @@ export const IDEMPOTENCY_KEY_TTL_MS = 24 * 3_600_000
 const IDEMPOTENCY_KEY_MAX_LENGTH = 255
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
 const CREATED = 201
-
-const UNPARSABLE: InvalidParameter[] = [{ field: 'body', reason: 'request format is invalid', source: 'body' }]
 
 function tooLarge(): ProblemError {
   return new ProblemError(413, `The request body is larger than ${MAX_INGEST_BYTES} bytes once decompressed`)
@@ -42,7 +41,7 @@ export function decodeBody(raw: Buffer, contentEncoding: string | undefined): Bu
     return gunzipSync(raw, { maxOutputLength: MAX_INGEST_BYTES })
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge()
-    throw badRequest(UNPARSABLE, 'Could not decompress the gzip request body')
+    throw unparsableBody('Could not decompress the gzip request body')
   }
 }
 
@@ -68,16 +67,17 @@ function ndjsonItems(text: string): ParsedItem[] {
 
 function jsonArrayItems(text: string): ParsedItem[] {
   const parsed = parseItem(text)
-  if (!parsed.ok) throw badRequest(UNPARSABLE, 'Could not parse request body')
+  if (!parsed.ok) throw unparsableBody()
   if (!Array.isArray(parsed.value)) {
     throw badRequest([{ field: 'body', rule: 'type', reason: 'must be a JSON array of events', source: 'body' }])
   }
   return parsed.value.map((value: unknown) => ({ ok: true, value }))
 }
 
-export function parseItems(body: Buffer, contentType: string): ParsedItem[] {
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(body)
-  const items = contentType.startsWith('application/x-ndjson') ? ndjsonItems(text) : jsonArrayItems(text)
+export function parseItems(body: Buffer, contentType: string | undefined): ParsedItem[] {
+  requireUtf8Charset(contentType)
+  const text = decodeUtf8Body(body)
+  const items = mediaTypeOf(contentType) === 'application/x-ndjson' ? ndjsonItems(text) : jsonArrayItems(text)
   if (items.length === 0) {
     throw badRequest([
       { field: 'body', rule: 'min_items', reason: 'must hold at least 1 event', minimum: 1, source: 'body' },

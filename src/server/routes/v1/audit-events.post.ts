@@ -35,7 +35,7 @@ export const route = defineRoute({
     const replay = idempotent === null ? null : await replayFor(services, orgId, idempotent)
     if (replay !== null) return send(reply, replay)
     const body = decodeBody(raw, request.headers['content-encoding'])
-    const items = parseItems(body, request.headers['content-type'] ?? '')
+    const items = parseItems(body, request.headers['content-type'])
     const valid = validateItems(items, orgId, services.clock.now(), services.config.retentionMs)
     return send(reply, await ingest(services, orgId, valid, idempotent))
   },

@@ -3,6 +3,7 @@
 
 import { PullQuery } from '../../../contract/audit-logs.js'
 import { authOf } from '../../auth/request-auth.js'
+import { accepts } from '../../media-type.js'
 import type { PullRequest } from '../../services/pull.js'
 import { pullPage } from '../../services/pull.js'
 import { defineRoute, READERS } from '../define-route.js'
@@ -18,7 +19,7 @@ export const route = defineRoute({
   handler: async (request, reply, services) => {
     const page = await pullPage(services, authOf(request).org.id, request.query as PullRequest)
     const lines = page.events.map((event) => event.line)
-    if ((request.headers.accept ?? '').includes('application/x-ndjson')) {
+    if (accepts(request.headers.accept, 'application/x-ndjson')) {
       const links = [page.next && `<${page.next}>; rel="next"`, page.previous && `<${page.previous}>; rel="prev"`]
       const link = links.filter((value) => value !== null).join(', ')
       if (link !== '') reply.header('link', link)

@@ -254,7 +254,10 @@ describe('bad requests get problem+json and store nothing but their own audit ev
     ['a wrong content type', { body: 'name=x', headers: { 'content-type': 'text/plain' } }, 415, undefined],
     [
       'a body that is not UTF-8',
-      { body: Buffer.from('{"name":"x\xff","role":"admin"}', 'latin1'), headers: { 'content-type': 'application/json' } },
+      {
+        body: Buffer.from('{"name":"x\xff","role":"admin"}', 'latin1'),
+        headers: { 'content-type': 'application/json' },
+      },
       400,
       undefined,
     ],
@@ -291,7 +294,10 @@ describe('bad requests get problem+json and store nothing but their own audit ev
     })
     expect(utf8.status).toBe(201)
     expect((await jsonOf(utf8)).name).toBe('ü-charset')
-    const rotate = await server.request('/v1/keys/rotate', { method: 'POST', headers: { 'content-type': 'text/plain' } })
+    const rotate = await server.request('/v1/keys/rotate', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+    })
     expect(rotate.status).toBe(201)
   })
 

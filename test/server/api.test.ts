@@ -42,6 +42,7 @@ describe('public routes', () => {
     const response = await server.request('/v2/audit-log-webhook/jwks.json', { token: `kat_${'A'.repeat(43)}` })
     expect(response.status).toBe(200)
     expect(response.headers.get('cache-control')).toBe('public, max-age=300')
+    expect(response.headers.get('vary')).toBe('Authorization')
     const { keys } = readJwks(await response.text())
     expect(keys).toHaveLength(1)
     expect(await eventsFor(traceOf(response))).toEqual([])

@@ -1,7 +1,7 @@
 // Runs the store contract against a real SQLite file per test, plus what only SQLite has: pragmas,
 // the migration ledger and a second connection writing while the first is open.
 
-import { mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -92,6 +92,16 @@ describe('sqlite store', () => {
     expect(db.pragma('synchronous', { simple: true })).toBe(2)
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1)
     expect(db.pragma('busy_timeout', { simple: true })).toBe(5000)
+  })
+
+  it('keeps the database and its -wal and -shm files 0600, also when they were made wider before', async () => {
+    const path = freshDatabasePath()
+    writeFileSync(path, '', { mode: 0o644 })
+    chmodSync(path, 0o644)
+    const store = await openStore(path)
+    await store.bootstrap(org)
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) expect(statSync(file).mode & 0o777).toBe(0o600)
+    await store.close()
   })
 
   it('stores trace_id as text', async () => {

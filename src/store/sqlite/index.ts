@@ -2,6 +2,7 @@
 // synchronous=FULL, numbered forward-only migrations, and driver errors mapped to StoreError.
 // Every multi-statement write is one BEGIN IMMEDIATE transaction: SQLite's single writer is the org lock.
 
+import { chmodSync, closeSync, openSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import type { Migration } from '../migrations.js'
 import { readMigrations, refuseNewerSchema } from '../migrations.js'
@@ -93,12 +94,30 @@ export function openSqliteDatabase(options: SqliteStoreOptions): Database.Databa
   return db
 }
 
-/** better-sqlite3 reports a missing directory as a TypeError, SQLite itself as SQLITE_CANTOPEN. */
+/**
+ * Keeps the database file, and so its -wal and -shm files (SQLite gives them the database file's
+ * mode), readable by the owner alone (SPEC.md §4.7: files 0600), also for files made before.
+ */
+function restrictToOwner(path: string): void {
+  closeSync(openSync(path, 'a', 0o600))
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      chmodSync(file, 0o600)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    }
+  }
+}
+
+/** A missing directory fails the file's creation, or better-sqlite3 (TypeError) or SQLite (SQLITE_CANTOPEN). */
 function connect(path: string, busyTimeoutMs: number): Database.Database {
   try {
+    restrictToOwner(path)
     return new Database(path, { timeout: busyTimeoutMs })
   } catch (error) {
-    if (!(error instanceof TypeError || error instanceof Database.SqliteError)) throw error
+    // A file system error (it has a syscall) or a driver's: anything else is a bug.
+    const openFailed = 'syscall' in Object(error) || error instanceof TypeError || error instanceof Database.SqliteError
+    if (!(error instanceof Error && openFailed)) throw error
     throw new StoreError(
       'unavailable',
       `Cannot open the SQLite database ${path} (${error.message}). Check that its directory exists and is writable.`,

@@ -27,6 +27,11 @@ export const route = defineRoute({
       orgId = requested
     }
     const jwks = writeJwks(await signers.jwks(orgId))
-    return reply.header('cache-control', 'public, max-age=300').type('application/json').send(jwks)
+    // The org, and so the answer, may depend on the token: a shared cache must key on it.
+    return reply
+      .header('cache-control', 'public, max-age=300')
+      .header('vary', 'Authorization')
+      .type('application/json')
+      .send(jwks)
   },
 })

@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http'
+import { request } from 'node:http'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readJwks } from '../../src/core/jwks.js'
@@ -5,6 +7,7 @@ import { LineVerifier } from '../../src/core/verify.js'
 import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
 import { eventsOfTrace, storedEvents } from '../helpers/stored-events.js'
+import { testClock } from '../helpers/test-clock.js'
 
 let server: TestServer
 let ingestToken: string
@@ -187,5 +190,51 @@ describe('POST /v1/audit-events', () => {
       headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
     })
     expect(response.status).toBe(415)
+  })
+})
+
+describe('event_ts of an item that has none (SPEC.md §3.5)', () => {
+  it('is the arrival of the request, like its own events, however long the body takes', async () => {
+    const clock = testClock(Date.UTC(2026, 10, 26, 9, 14, 3, 500))
+    const slow = await startTestServer({}, clock)
+    try {
+      const orgId = slow.services.defaultOrgId
+      const decided = (await slow.store.headSequence(orgId)) + 2
+      const { port } = new URL(slow.url)
+      const body = ndjson([authz])
+      const sent = request({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/v1/audit-events',
+        headers: {
+          authorization: `Bearer ${slow.adminToken}`,
+          'content-type': 'application/x-ndjson',
+          'content-length': Buffer.byteLength(body),
+        },
+      })
+      const answered = new Promise<IncomingMessage>((resolve, reject) => {
+        sent.on('response', resolve).on('error', reject)
+      })
+      sent.write(body.slice(0, 10))
+      // The request's own events are committed once its headers are in; the rest of the body comes later.
+      for (let round = 0; round < 200 && (await slow.store.headSequence(orgId)) < decided; round++) {
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      clock.nowMs += 3000
+      sent.end(body.slice(10))
+      const response = await answered
+      response.resume()
+      expect(response.statusCode).toBe(201)
+      const trace = String(response.headers['konnect-audit-trace-id'])
+      const [authentication] = await eventsOfTrace(slow.store, orgId, trace, 3)
+      const ingested = (await storedEvents(slow.store, orgId)).find(
+        (event) => event.fields.event_class_id === 'reports',
+      )
+      expect(authentication?.fields.event_ts).toBe('2026-11-26T09:14:03Z')
+      expect(ingested?.fields.event_ts).toBe('2026-11-26T09:14:03Z')
+    } finally {
+      await slow.close()
+    }
   })
 })

@@ -97,14 +97,18 @@ export function parseItems(body: Buffer, contentType: string | undefined): Parse
   return items
 }
 
-/** Validates every item; any problem anywhere rejects the whole batch. */
+/**
+ * Validates every item; any problem anywhere rejects the whole batch. An item without `event_ts`
+ * gets `arrivalTs`, the request's arrival (SPEC.md §3.5), as the request's own events do.
+ */
 export function validateItems(
   items: readonly ParsedItem[],
   orgId: string,
   nowMs: number,
   retentionMs: number,
+  arrivalTs: string = formatUtcSeconds(nowMs),
 ): ValidIngestItem[] {
-  const context = { orgId, nowMs, retentionMs, arrivalTs: formatUtcSeconds(nowMs) }
+  const context = { orgId, nowMs, retentionMs, arrivalTs }
   const valid: ValidIngestItem[] = []
   const problems: InvalidParameter[] = []
   items.forEach((item, index) => {

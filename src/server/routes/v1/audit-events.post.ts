@@ -36,7 +36,8 @@ export const route = defineRoute({
     if (replay !== null) return send(reply, replay)
     const body = decodeBody(raw, request.headers['content-encoding'])
     const items = parseItems(body, request.headers['content-type'])
-    const valid = validateItems(items, orgId, services.clock.now(), services.config.retentionMs)
+    const arrivalTs = request.auditTrail?.facts.arrivalTs
+    const valid = validateItems(items, orgId, services.clock.now(), services.config.retentionMs, arrivalTs)
     return send(reply, await ingest(services, orgId, valid, idempotent))
   },
 })

@@ -404,6 +404,20 @@ describe('pausing, stopping and unconfiguring (SPEC.md §6.4)', () => {
     await expectEverythingDeliveredInOrder(startCursor)
   })
 
+  it('schedules nothing while paused: an inactive webhook disabled shows no next attempt', async () => {
+    receiver.answerWith(answer(503))
+    await configure()
+    await ingest(1)
+    clock.nowMs += SECOND_MS
+    await worker.settle()
+    for (let round = 0; round < 10 && (await status()).webhook_status !== 'inactive'; round++) {
+      await attemptWhenScheduled()
+    }
+    expect(await status()).toMatchObject({ webhook_status: 'inactive', next_attempt_at: expect.any(String) })
+    await mutate('/v2/audit-log-webhook', 'PATCH', { enabled: false })
+    expect(await status()).toMatchObject({ webhook_enabled: false, webhook_status: 'inactive', next_attempt_at: null })
+  })
+
   it('stops delivering once the webhook is deleted', async () => {
     await configure()
     expect((await mutate('/v3/audit-log-webhook', 'DELETE')).status).toBe(204)

@@ -267,7 +267,8 @@ export async function webhookStatus(store: Store, orgId: string, nowMs: number) 
     webhook_enabled: webhook.enabled,
     webhook_status: delivery.status,
     ...lastAttemptView(delivery),
-    next_attempt_at: delivery.nextAttemptAt === null ? null : serverTime(delivery.nextAttemptAt),
+    // Paused, nothing is scheduled, whatever was planned before the pause (SPEC.md §5.5).
+    next_attempt_at: webhook.enabled && delivery.nextAttemptAt !== null ? serverTime(delivery.nextAttemptAt) : null,
     consecutive_failures: delivery.consecutiveFailures,
     delivered_sequence: delivered,
     head_sequence: head,

@@ -17,4 +17,5 @@ export function serverTime(ms: number | null): string {
 export const PageQuery = {
   'page[size]': Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   'page[after]': Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+  'page[before]': Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
 }

@@ -35,7 +35,6 @@ export const DestinationIdParams = Type.Object({ id: Uuid }, { additionalPropert
 export const ListDestinationsQuery = Type.Object(
   {
     ...PageQuery,
-    'page[before]': Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
     'filter[name]': NameFilter,
     'filter[name][eq]': NameFilter,
     'filter[name][contains]': NameFilter,

@@ -175,6 +175,16 @@ export interface DestinationPosition {
   readonly id: string
 }
 
+/** A page of an org's tokens; an id the org does not have as a cursor yields no tokens. */
+export interface TokenQuery {
+  readonly orgId: string
+  /** Only the first `limit` tokens after this token's position; at most one of after and before. */
+  readonly after?: string
+  /** Only the last `limit` tokens before this token's position. */
+  readonly before?: string
+  readonly limit: number
+}
+
 export interface DestinationQuery {
   readonly orgId: string
   /** Only destinations after this position; at most one of after and before. */
@@ -373,8 +383,8 @@ export interface Store {
 
   insertToken(token: TokenRecord): Promise<void>
   findTokenByHash(secretHash: string): Promise<TokenRecord | null>
-  /** The org's tokens ordered by created_at then id, after the given id (cursor), at most `limit`. */
-  listTokens(orgId: string, afterId: string | null, limit: number): Promise<TokenRecord[]>
+  /** The org's tokens ordered by created_at then id, bounded by the query. */
+  listTokens(query: TokenQuery): Promise<TokenRecord[]>
   /** Counts tokens not yet revoked (expired ones included), for the per-org limit. */
   countUnrevokedTokens(orgId: string): Promise<number>
   /** Revokes a token of this org; refuses to revoke the org's last active admin token. */

@@ -184,6 +184,34 @@ describe('tokens and keys', () => {
     expect((await server.request('/v1/tokens?page%5Bafter%5D=garbage')).status).toBe(400)
   })
 
+  it('pages the tokens both ways (SPEC.md §5.3, paging as §5.7)', async () => {
+    for (let i = 0; i < 3; i++) await createToken('auditor')
+    const all = (await jsonOf(await server.request('/v1/tokens?page%5Bsize%5D=1000'))).data.map(
+      (token: { id: string }) => token.id,
+    )
+    const forward: Array<{ ids: string[]; next: string | null; previous: string | null }> = []
+    let link: string | null = '/v1/tokens?page%5Bsize%5D=2'
+    while (link !== null && forward.length < 1000) {
+      const { data, meta } = await jsonOf(await server.request(link))
+      forward.push({ ids: data.map((token: { id: string }) => token.id), next: meta.next, previous: meta.previous })
+      link = meta.next
+    }
+    expect(forward.flatMap((page) => page.ids)).toEqual(all)
+    expect(forward[0]?.previous).toBeNull()
+    expect(forward.slice(1).every((page) => page.previous !== null)).toBe(true)
+    // Walking back from the last page meets the same pages.
+    const backward: string[][] = []
+    link = forward.at(-1)?.previous ?? null
+    while (link !== null && backward.length < 1000) {
+      const { data, meta } = await jsonOf(await server.request(link))
+      backward.unshift(data.map((token: { id: string }) => token.id))
+      link = meta.previous
+    }
+    expect(backward).toEqual(forward.slice(0, -1).map((page) => page.ids))
+    const both = await server.request(`${forward[1]?.previous}&page%5Bafter%5D=x`)
+    expect(both.status).toBe(400)
+  })
+
   it('records when a token was last used, at most once a minute', async () => {
     const created = await createToken('auditor')
     const lastUsed = async () => {

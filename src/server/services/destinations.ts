@@ -16,6 +16,7 @@ import type {
 import { StoreError } from '../../store/store.js'
 import type { InvalidParameter } from '../problem.js'
 import { badRequest, ProblemError } from '../problem.js'
+import { badCursor, keysetPage, pageDirectionOf } from './paging.js'
 import type { PatchContext } from './webhook.js'
 import { endpointSettingsProblems, UUID_PATTERN } from './webhook.js'
 
@@ -140,15 +141,9 @@ export async function deleteDestination(store: Store, orgId: string, id: string)
   if (outcome === 'in_use') throw new ProblemError(409, 'destination is in use')
 }
 
-function badCursor(field: string): ProblemError {
-  return new ProblemError(400, 'Invalid page cursor', [
-    { field, rule: 'invalid', reason: 'is not a valid cursor', source: 'query' },
-  ])
-}
-
 /** A keyset cursor: the position (created_at, id) a page continues from, base64url JSON. */
-function encodePosition(destination: DestinationRecord): string {
-  return Buffer.from(JSON.stringify({ created_at: destination.createdAt, id: destination.id })).toString('base64url')
+function encodePosition(position: DestinationPosition): string {
+  return Buffer.from(JSON.stringify({ created_at: position.createdAt, id: position.id })).toString('base64url')
 }
 
 function decodePosition(cursor: string, field: string): DestinationPosition {
@@ -188,21 +183,6 @@ function nameFilterOf(query: DestinationListQuery): { filter: NameFilter; params
   return { filter: key === 'filter[name][contains]' ? { nameContains: value } : { nameEquals: value }, params: given }
 }
 
-type Direction = Pick<DestinationQuery, 'after' | 'before'>
-
-function directionOf(query: DestinationListQuery): Direction {
-  const after = query['page[after]']
-  const before = query['page[before]']
-  if (after !== undefined && before !== undefined) {
-    throw new ProblemError(400, 'Invalid query parameters', [
-      { field: 'page[before]', rule: 'invalid', reason: 'cannot be combined with page[after]', source: 'query' },
-    ])
-  }
-  if (after !== undefined) return { after: decodePosition(after, 'page[after]') }
-  if (before !== undefined) return { before: decodePosition(before, 'page[before]') }
-  return {}
-}
-
 function pageLink(size: number, cursor: [string, string], filterParams: ReadonlyArray<[string, string]>): string {
   const query = new URLSearchParams([['page[size]', String(size)], cursor, ...filterParams])
   return `${LIST_PATH}?${query.toString()}`
@@ -212,27 +192,12 @@ function pageLink(size: number, cursor: [string, string], filterParams: Readonly
 export async function listDestinations(store: Store, orgId: string, query: DestinationListQuery) {
   const size = query['page[size]'] ?? DEFAULT_PAGE_SIZE
   const { filter, params } = nameFilterOf(query)
-  const direction = directionOf(query)
-  const backward = direction.before !== undefined
-  // One extra row tells whether more exist in the direction read.
-  const rows = await store.listDestinations({ orgId, ...filter, ...direction, limit: size + 1 })
-  const page = backward ? rows.slice(-size) : rows.slice(0, size)
-  const moreInDirection = rows.length > size
-  const anyBeyond = async (beyond: Direction) =>
-    (await store.listDestinations({ orgId, ...filter, ...beyond, limit: 1 })).length > 0
-
-  const first = page[0]
-  const last = page.at(-1)
-  const hasNext = last !== undefined && (backward ? await anyBeyond({ after: last }) : moreInDirection)
-  const hasPrevious =
-    first !== undefined &&
-    (backward ? moreInDirection : direction.after !== undefined && (await anyBeyond({ before: first })))
-  return {
-    data: page.map(destinationView),
-    meta: {
-      next: hasNext ? pageLink(size, ['page[after]', encodePosition(last)], params) : null,
-      previous: hasPrevious ? pageLink(size, ['page[before]', encodePosition(first)], params) : null,
-      size,
-    },
-  }
+  const { page, next, previous } = await keysetPage({
+    size,
+    direction: pageDirectionOf(query, decodePosition),
+    read: (direction, limit) => store.listDestinations({ orgId, ...filter, ...direction, limit }),
+    positionOf: (destination): DestinationPosition => destination,
+    link: (cursor, position) => pageLink(size, [cursor, encodePosition(position)], params),
+  })
+  return { data: page.map(destinationView), meta: { next, previous, size } }
 }

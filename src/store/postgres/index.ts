@@ -604,16 +604,22 @@ function createPostgresStore(database: Database, channel: string, optimisticAppe
     insertToken: (token) => use((db) => insertToken(db, token)),
     findTokenByHash: (secretHash) => use((db) => db.row<TokenRecord>(FIND_TOKEN_BY_HASH, [secretHash])),
     // An unknown cursor id compares with NULL, so it yields an empty page rather than the first one.
-    listTokens: (orgId, afterId, limit) =>
-      use((db) =>
-        db.rows<TokenRecord>(
+    listTokens: (query) =>
+      use(async (db) => {
+        const backward = query.before !== undefined
+        // A cursor id the org does not have compares with NULL: an empty page, never the first.
+        const rows = await db.rows<TokenRecord>(
           `SELECT ${TOKEN_COLUMNS} FROM tokens
-           WHERE org_id = $1 AND ($2::text IS NULL
-             OR (created_at, id) > (SELECT created_at, id FROM tokens WHERE id = $2 AND org_id = $1))
-           ORDER BY created_at, id LIMIT $3`,
-          [orgId, afterId, limit],
-        ),
-      ),
+           WHERE org_id = $1
+             AND ($2::text IS NULL
+               OR (created_at, id) > (SELECT created_at, id FROM tokens WHERE id = $2 AND org_id = $1))
+             AND ($3::text IS NULL
+               OR (created_at, id) < (SELECT created_at, id FROM tokens WHERE id = $3 AND org_id = $1))
+           ORDER BY ${backward ? 'created_at DESC, id DESC' : 'created_at, id'} LIMIT $4`,
+          [query.orgId, query.after ?? null, query.before ?? null, query.limit],
+        )
+        return backward ? rows.reverse() : rows
+      }),
     countUnrevokedTokens: (orgId) =>
       use(async (db) => {
         const counted = await db.row<{ count: number }>(

@@ -270,6 +270,20 @@ const LIST_DESTINATIONS_WHERE = `org_id = @orgId
   AND (@nameEquals IS NULL OR name = @nameEquals)
   AND (@nameContains IS NULL OR instr(casefold(name), casefold(@nameContains)) > 0)`
 
+// A cursor id the org does not have compares with NULL, so it yields an empty page, never the first.
+const LIST_TOKENS_WHERE = `org_id = @orgId
+  AND (@afterId IS NULL
+    OR (created_at, id) > (SELECT created_at, id FROM tokens WHERE id = @afterId AND org_id = @orgId))
+  AND (@beforeId IS NULL
+    OR (created_at, id) < (SELECT created_at, id FROM tokens WHERE id = @beforeId AND org_id = @orgId))`
+
+interface TokenFilter {
+  readonly orgId: string
+  readonly afterId: string | null
+  readonly beforeId: string | null
+  readonly limit: number
+}
+
 /** SQLite has no booleans: 0/1 in columns and parameters. */
 type Flag = 0 | 1
 
@@ -342,12 +356,12 @@ function prepareStatements(db: Database.Database) {
     findTokenInOrg: db.prepare<{ orgId: string; id: string }, TokenRecord>(
       `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = @id AND org_id = @orgId`,
     ),
-    // An unknown cursor id compares with NULL, so it yields an empty page rather than the first one.
-    listTokens: db.prepare<{ orgId: string; afterId: string | null; limit: number }, TokenRecord>(
-      `SELECT ${TOKEN_COLUMNS} FROM tokens
-       WHERE org_id = @orgId AND (@afterId IS NULL
-         OR (created_at, id) > (SELECT created_at, id FROM tokens WHERE id = @afterId AND org_id = @orgId))
-       ORDER BY created_at, id LIMIT @limit`,
+    listTokensForward: db.prepare<TokenFilter, TokenRecord>(
+      `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE ${LIST_TOKENS_WHERE} ORDER BY created_at, id LIMIT @limit`,
+    ),
+    // The page that ends just before a position: read backwards, reversed by the caller.
+    listTokensBackward: db.prepare<TokenFilter, TokenRecord>(
+      `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE ${LIST_TOKENS_WHERE} ORDER BY created_at DESC, id DESC LIMIT @limit`,
     ),
     countUnrevokedTokens: db
       .prepare<[string], number>('SELECT count(*) FROM tokens WHERE org_id = ? AND revoked_at IS NULL')
@@ -881,7 +895,12 @@ function createSqliteStore(db: Database.Database, path: string): Store {
 
     insertToken: async (token) => use(() => void s.insertToken.run(token)),
     findTokenByHash: async (secretHash) => use(() => s.findTokenByHash.get(secretHash) ?? null),
-    listTokens: async (orgId, afterId, limit) => use(() => s.listTokens.all({ orgId, afterId, limit })),
+    listTokens: async (query) =>
+      use(() => {
+        const filter = { orgId: query.orgId, afterId: query.after ?? null, beforeId: query.before ?? null }
+        if (query.before === undefined) return s.listTokensForward.all({ ...filter, limit: query.limit })
+        return s.listTokensBackward.all({ ...filter, limit: query.limit }).reverse()
+      }),
     countUnrevokedTokens: async (orgId) => use(() => s.countUnrevokedTokens.get(orgId) ?? 0),
     revokeToken: async (orgId, id, nowMs) => use(() => revokeToken.immediate(orgId, id, nowMs)),
     touchToken: async (id, nowMs) => use(() => void s.touchToken.run({ id, nowMs })),

@@ -234,18 +234,26 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
         for (const token of [late, sameTimeC, sameTimeB]) await store.insertToken(token)
         const expected = [init.adminToken, sameTimeB, sameTimeC, late]
 
-        expect(await store.listTokens(init.org.id, null, 10)).toEqual(expected)
-        expect(await store.listTokens(init.org.id, null, 2)).toEqual(expected.slice(0, 2))
-        expect(await store.listTokens(init.org.id, sameTimeB.id, 2)).toEqual(expected.slice(2, 4))
-        expect(await store.listTokens(init.org.id, late.id, 2)).toEqual([])
-        expect(await store.listTokens(other.org.id, null, 10)).toEqual([other.adminToken])
+        const orgId = init.org.id
+        expect(await store.listTokens({ orgId, limit: 10 })).toEqual(expected)
+        expect(await store.listTokens({ orgId, limit: 2 })).toEqual(expected.slice(0, 2))
+        expect(await store.listTokens({ orgId, after: sameTimeB.id, limit: 2 })).toEqual(expected.slice(2, 4))
+        expect(await store.listTokens({ orgId, after: late.id, limit: 2 })).toEqual([])
+        expect(await store.listTokens({ orgId: other.org.id, limit: 10 })).toEqual([other.adminToken])
+        // Backwards: the last `limit` before the position, still in ascending order.
+        expect(await store.listTokens({ orgId, before: late.id, limit: 2 })).toEqual(expected.slice(1, 3))
+        expect(await store.listTokens({ orgId, before: sameTimeC.id, limit: 10 })).toEqual(expected.slice(0, 2))
+        expect(await store.listTokens({ orgId, before: init.adminToken.id, limit: 10 })).toEqual([])
       })
 
       it('treats a cursor from another org or an unknown id as the end of the list', async () => {
         const other = newOrg('other')
         await store.createOrg(other)
-        expect(await store.listTokens(init.org.id, other.adminToken.id, 10)).toEqual([])
-        expect(await store.listTokens(init.org.id, randomUUID(), 10)).toEqual([])
+        const orgId = init.org.id
+        for (const cursor of [other.adminToken.id, randomUUID()]) {
+          expect(await store.listTokens({ orgId, after: cursor, limit: 10 })).toEqual([])
+          expect(await store.listTokens({ orgId, before: cursor, limit: 10 })).toEqual([])
+        }
       })
 
       it('counts unrevoked tokens, expired ones included', async () => {
@@ -1504,7 +1512,7 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
           await store.appendEvents(init.org.id, T0 + 1000, [draft('authentication', T0, U64_MAX)])
           const before = {
             orgs: await store.listOrgs(),
-            tokens: await store.listTokens(init.org.id, null, 10),
+            tokens: await store.listTokens({ orgId: init.org.id, limit: 10 }),
             keys: await store.listKeys(init.org.id),
             events: await allEvents(init.org.id),
           }
@@ -1513,7 +1521,7 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
           store = await reopen(store)
           expect({
             orgs: await store.listOrgs(),
-            tokens: await store.listTokens(init.org.id, null, 10),
+            tokens: await store.listTokens({ orgId: init.org.id, limit: 10 }),
             keys: await store.listKeys(init.org.id),
             events: await allEvents(init.org.id),
           }).toEqual(before)

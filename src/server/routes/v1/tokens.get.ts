@@ -1,11 +1,29 @@
-// GET /v1/tokens: the org's tokens without secrets, paged by an opaque cursor.
+// GET /v1/tokens: the org's tokens without secrets, paged both ways by opaque cursors (SPEC.md
+// §5.3, paging as §5.7).
 
 import type { Static } from 'typebox'
 import { ListTokensQuery } from '../../../contract/tokens.js'
 import { authOf } from '../../auth/request-auth.js'
-import { decodeCursor, pageLink } from '../../services/paging.js'
+import { badCursor, keysetPage, pageDirectionOf } from '../../services/paging.js'
 import { tokenView } from '../../services/tokens.js'
 import { ADMIN, defineRoute } from '../define-route.js'
+
+const DEFAULT_PAGE_SIZE = 100
+
+/** A token cursor: base64url JSON of the id of the token a page continues from. */
+function encodeTokenCursor(id: string): string {
+  return Buffer.from(JSON.stringify({ id })).toString('base64url')
+}
+
+function decodeTokenCursor(cursor: string, field: string): string {
+  try {
+    const { id } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { id?: unknown }
+    if (typeof id === 'string') return id
+  } catch {
+    // falls through to the 400 below
+  }
+  throw badCursor(field)
+}
 
 export const route = defineRoute({
   method: 'GET',
@@ -14,12 +32,16 @@ export const route = defineRoute({
   schema: { querystring: ListTokensQuery },
   handler: async (request, _reply, { store }) => {
     const query = request.query as Static<typeof ListTokensQuery>
-    const size = query['page[size]'] ?? 100
-    const after = query['page[after]'] === undefined ? null : decodeCursor(query['page[after]'], 'page[after]')
-    const tokens = await store.listTokens(authOf(request).org.id, after, size + 1)
-    const page = tokens.slice(0, size)
-    const last = page.at(-1)
-    const next = tokens.length > size && last ? pageLink('/v1/tokens', size, last.id) : null
-    return { data: page.map(tokenView), meta: { next, previous: null, size } }
+    const orgId = authOf(request).org.id
+    const size = query['page[size]'] ?? DEFAULT_PAGE_SIZE
+    const { page, next, previous } = await keysetPage({
+      size,
+      direction: pageDirectionOf(query, decodeTokenCursor),
+      read: (direction, limit) => store.listTokens({ orgId, ...direction, limit }),
+      positionOf: (token) => token.id,
+      link: (cursor, id) =>
+        `/v1/tokens?${new URLSearchParams({ 'page[size]': String(size), [cursor]: encodeTokenCursor(id) })}`,
+    })
+    return { data: page.map(tokenView), meta: { next, previous, size } }
   },
 })

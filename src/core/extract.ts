@@ -112,12 +112,14 @@ function extractJson(line: Uint8Array, start: number, end: number, format: LineF
   })
   if (sigIndex < 0) return { kind: 'unsigned', format }
   const sig = members[sigIndex] as MemberSpan
+  const previous = members[sigIndex - 1]
   if (
     sigCount > 1 ||
     sigIndex !== members.length - 1 ||
-    sigIndex === 0 ||
+    previous === undefined ||
     scan.end !== view.length ||
     view[sig.keyStart - 1] !== 0x2c ||
+    previous.valueEnd !== sig.keyStart - 1 || // no whitespace before the comma either
     sig.keyEnd - sig.keyStart !== 5 || // the key is written exactly "sig"
     view[sig.keyEnd] !== 0x3a ||
     sig.valueStart !== sig.keyEnd + 1 ||

@@ -32,6 +32,8 @@ const cases: Array<[string, string | Buffer, string, string | null]> = [
   ['last sig character with unused bits set', V1.json.replace(/Q"}$/, 'R"}'), 'malformed', 'bad_sig_encoding'],
   ['space after the final brace', `${V1.json} `, 'malformed', 'sig_not_last'],
   ['space before the sig value', V1.json.replace('"sig":"', '"sig": "'), 'malformed', 'sig_not_last'],
+  ['space before the comma ahead of sig', V1.json.replace(',"sig":', ' ,"sig":'), 'malformed', 'sig_not_last'],
+  ['tab after the comma ahead of sig', V1.json.replace(',"sig":', ',\t"sig":'), 'malformed', 'sig_not_last'],
   ['sig not the last member', V1.json.replace(/,"sig":("[^"]+")}$/, ',"sig":$1,"x":1}'), 'malformed', 'sig_not_last'],
   ['sig twice', V1.json.replace('{"action"', `{"sig":"${SIG}","action"`), 'malformed', 'sig_not_last'],
   ['sig key escaped', V1.json.replace(',"sig":', ',"\\u0073ig":'), 'malformed', 'sig_not_last'],

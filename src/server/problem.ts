@@ -142,6 +142,14 @@ export function invalidParameterOf(error: AjvError, source: 'body' | 'query'): I
         source,
       }
     }
+    case 'minimum':
+    case 'maximum': {
+      // An integer's value (page[size]): `min` / `max`, as ingest's `status` (problem-fields.ts).
+      const limit = Number(params.limit)
+      return keyword === 'minimum'
+        ? { field: fieldOf(error), rule: 'min', minimum: limit, reason: `must be at least ${limit}`, source }
+        : { field: fieldOf(error), rule: 'max', maximum: limit, reason: `must be at most ${limit}`, source }
+    }
     case 'pattern':
       return { field: fieldOf(error), rule: 'matches_regex', reason: `must match ${String(params.pattern)}`, source }
     case 'format': {

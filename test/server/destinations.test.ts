@@ -252,6 +252,13 @@ describe('listing (SPEC.md §5.7)', () => {
     expect(response.status).toBe(400)
     expect((await jsonOf(response)).invalid_parameters[0]).toMatchObject({ field, source: 'query' })
   })
+
+  it('names the bound a page size breaks', async () => {
+    const small = await jsonOf(await server.request(`${LIST}?page%5Bsize%5D=0`))
+    expect(small.invalid_parameters[0]).toMatchObject({ field: 'page[size]', rule: 'min', minimum: 1 })
+    const large = await jsonOf(await server.request(`${LIST}?page%5Bsize%5D=1001`))
+    expect(large.invalid_parameters[0]).toMatchObject({ field: 'page[size]', rule: 'max', maximum: 1000 })
+  })
 })
 
 describe('the per-org limit', () => {

@@ -299,7 +299,7 @@ describe('a bad PATCH stores nothing (SPEC.md §5.1)', () => {
       'address 169.254.169.254 is not allowed',
     ],
     ['a blank endpoint', { endpoint: ' ' }, 'endpoint', 'required', 'cannot be blank'],
-    ['a long endpoint', { endpoint: longEndpoint }, 'endpoint', 'invalid', 'must be at most 2048 bytes'],
+    ['a long endpoint', { endpoint: longEndpoint }, 'endpoint', 'max_length', 'must be at most 2048 bytes'],
     ['an empty authorization', { authorization: '' }, 'authorization', 'required', 'cannot be blank'],
     ['a blank authorization', { authorization: ' \t ' }, 'authorization', 'required', 'cannot be blank'],
     [

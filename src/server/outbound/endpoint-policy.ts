@@ -9,7 +9,8 @@ export interface EndpointPolicyOptions {
   readonly allowInsecure: boolean
 }
 
-export type UrlCheck = { ok: true; url: URL } | { ok: false; reason: string }
+/** A refusal for length carries the limit, for a `max_length` problem. */
+export type UrlCheck = { ok: true; url: URL } | { ok: false; reason: string; maximumBytes?: number }
 export type AddressCheck = { ok: true } | { ok: false; refused: string }
 export type ResolveHostname = (hostname: string) => Promise<ReadonlyArray<{ address: string; family: number }>>
 
@@ -22,7 +23,7 @@ const maxEndpointBytes = 2048
 
 /** SPEC.md §6.6 URL rules; reasons are the `endpoint` phrases of SPEC.md §5.5. */
 export function checkEndpointUrl(text: string, options: EndpointPolicyOptions): UrlCheck {
-  if (Buffer.byteLength(text) > maxEndpointBytes) return urlRefused(`must be at most ${maxEndpointBytes} bytes`)
+  if (Buffer.byteLength(text) > maxEndpointBytes) return tooLong()
   const url = parseStrictUrl(text)
   if (url === null) return urlRefused('must be a valid URL')
   if (!isAllowedScheme(url.protocol, options)) return urlRefused('must use https')
@@ -34,12 +35,16 @@ export function checkEndpointUrl(text: string, options: EndpointPolicyOptions): 
   }
   if (text.includes('#')) return urlRefused('must not contain a fragment')
   // Normalisation (punycode, percent-encoding) can lengthen the URL that is actually used.
-  if (Buffer.byteLength(url.href) > maxEndpointBytes) return urlRefused(`must be at most ${maxEndpointBytes} bytes`)
+  if (Buffer.byteLength(url.href) > maxEndpointBytes) return tooLong()
   return { ok: true, url }
 }
 
 function urlRefused(reason: string): UrlCheck {
   return { ok: false, reason }
+}
+
+function tooLong(): UrlCheck {
+  return { ok: false, reason: `must be at most ${maxEndpointBytes} bytes`, maximumBytes: maxEndpointBytes }
 }
 
 /** The WHATWG parser silently strips or drops spaces and control characters; we refuse them instead. */

@@ -61,7 +61,11 @@ function blank(field: string): InvalidParameter {
 async function endpointProblem(text: string, allowInsecure: boolean): Promise<InvalidParameter | null> {
   if (text.trim() === '') return blank('endpoint')
   const urlCheck = checkEndpointUrl(text, { allowInsecure })
-  if (!urlCheck.ok) return invalid('endpoint', urlCheck.reason)
+  if (!urlCheck.ok) {
+    const { reason, maximumBytes } = urlCheck
+    if (maximumBytes === undefined) return invalid('endpoint', reason)
+    return { ...invalid('endpoint', reason, 'max_length'), maximum: maximumBytes }
+  }
   const addressCheck = await checkEndpointAtConfigTime(urlCheck.url, { allowInsecure })
   return addressCheck.ok ? null : invalid('endpoint', addressNotAllowedReason(addressCheck.refused))
 }

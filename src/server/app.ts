@@ -10,7 +10,14 @@ import { drawTraceId } from '../core/trace-id.js'
 import { trustedProxies } from './auth/client-address.js'
 import { accessHook, protectHook } from './auth/protect.js'
 import { mediaTypeOf, requireUtf8Charset } from './media-type.js'
-import { badRequest, decodeUtf8Body, ProblemError, registerProblemHandlers, sendProblem } from './problem.js'
+import {
+  answerClientError,
+  badRequest,
+  decodeUtf8Body,
+  ProblemError,
+  registerProblemHandlers,
+  sendProblem,
+} from './problem.js'
 import type { RouteDefinition } from './routes/define-route.js'
 import { routes } from './routes/index.js'
 import { liveStreamsOf } from './services/live-stream.js'
@@ -63,6 +70,7 @@ export async function buildApp(services: Services, log: LogDestination): Promise
     bodyLimit: ADMIN_BODY_LIMIT,
     exposeHeadRoutes: false,
     return503OnClosing: true,
+    clientErrorHandler: answerClientError,
     forceCloseConnections: 'idle',
     ...(services.config.tls
       ? { https: { cert: readFileSync(services.config.tls.cert), key: readFileSync(services.config.tls.key) } }

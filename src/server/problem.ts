@@ -1,8 +1,10 @@
 // Owns every error response (SPEC.md §5.1): problem+json with the request's trace id, Ajv errors
 // as invalid_parameters with Konnect's rule names, domain errors by status, anything else a 500.
 
+import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { InvalidParameter, Rule } from '../core/problem-fields.js'
+import { drawTraceId } from '../core/trace-id.js'
 import { StoreError } from '../store/store.js'
 
 export type { InvalidParameter }
@@ -198,4 +200,26 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     request.log.error({ err: error }, 'unexpected error')
     return sendProblem(request, reply, 500, 'An unexpected error occurred')
   })
+}
+
+/**
+ * Answers a request Node's HTTP parser refused (a control character in a header, a bad
+ * Content-Length): problem+json with a trace id like every response, then the connection closes.
+ * Nothing in the request could be read, not even its path, so it has no audit events.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) return
+  const traceId = String(drawTraceId())
+  const body = JSON.stringify(problemBody(400, traceId, 'The request is not valid HTTP/1.1'))
+  socket.end(
+    [
+      'HTTP/1.1 400 Bad Request',
+      'Content-Type: application/problem+json',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      `Konnect-Audit-Trace-Id: ${traceId}`,
+      'Connection: close',
+      '',
+      body,
+    ].join('\r\n'),
+  )
 }

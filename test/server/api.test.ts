@@ -1,3 +1,4 @@
+import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readJwks } from '../../src/core/jwks.js'
 import { LineVerifier } from '../../src/core/verify.js'
@@ -328,6 +329,24 @@ describe('bad requests get problem+json and store nothing but their own audit ev
       headers: { 'content-type': 'text/plain' },
     })
     expect(rotate.status).toBe(201)
+  })
+
+  it.each([
+    ['a control character in a header', 'User-Agent: a\x01b\r\n'],
+    ['a bad Content-Length', 'Content-Length: abc\r\n'],
+  ])('answers a request the HTTP parser refuses (%s) with problem+json and a trace id', async (_, header) => {
+    const { port } = new URL(server.url)
+    const socket = connect(Number(port), '127.0.0.1')
+    const chunks: Buffer[] = []
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+    const closed = new Promise((resolve, reject) => socket.on('close', resolve).on('error', reject))
+    socket.write(`GET /v1/whoami HTTP/1.1\r\nHost: x\r\n${header}\r\n`)
+    await closed
+    const [head = '', body = ''] = Buffer.concat(chunks).toString('utf8').split('\r\n\r\n')
+    expect(head).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/)
+    expect(head).toMatch(/\r\nContent-Type: application\/problem\+json\r\n/)
+    const traceId = /\r\nKonnect-Audit-Trace-Id: (\d+)\r\n/.exec(head)?.[1]
+    expect(JSON.parse(body)).toMatchObject({ status: 400, title: 'Bad Request', instance: `kong:trace:${traceId}` })
   })
 
   it('404 for an unknown path and 405 for a wrong method, without events', async () => {

@@ -48,10 +48,14 @@ export function exitCodeFor(error: unknown): number {
   return EXIT.error
 }
 
-/** The stderr text for an error: `Error: <detail> (HTTP <status> <title>, trace <instance>)`. */
+/**
+ * The stderr text for an error: `Error: <detail> (HTTP <status> <title>, trace <instance>)`; with
+ * `--json` one JSON document, `{"error":<problem body>}`, or `{"error":{"detail":…}}` for an error
+ * no HTTP response carried (network, usage, verification), so a script always reads JSON.
+ */
 export function errorText(error: unknown, json: boolean): string {
+  if (json) return `${JSON.stringify({ error: jsonErrorOf(error) })}\n`
   if (error instanceof ApiError) {
-    if (json) return `${JSON.stringify({ error: error.problem ?? { status: error.status, detail: error.message } })}\n`
     const { problem } = error
     const title = problem?.title ? ` ${problem.title}` : ''
     const trace = problem?.instance ? `, trace ${problem.instance}` : ''
@@ -63,4 +67,10 @@ export function errorText(error: unknown, json: boolean): string {
   }
   if (error instanceof CliError || error instanceof NetworkError) return `Error: ${error.message}\n`
   return `Error: unexpected error: ${String(error)}\n`
+}
+
+function jsonErrorOf(error: unknown): object {
+  if (error instanceof ApiError) return error.problem ?? { status: error.status, detail: error.message }
+  if (error instanceof CliError || error instanceof NetworkError) return { detail: error.message }
+  return { detail: `unexpected error: ${String(error)}` }
 }

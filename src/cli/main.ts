@@ -6,7 +6,7 @@ import type { ProcessPorts } from '../io/streams.js'
 import { VERSION } from '../util/version.js'
 import type { CommandDefinition, FlagSpec } from './define-command.js'
 import { argSyntax, flagSyntax } from './define-command.js'
-import { CliError, EXIT, errorText, exitCodeFor } from './errors.js'
+import { CliError, EXIT, errorText, exitCodeFor, UsageError } from './errors.js'
 import type { GlobalFlags } from './factory.js'
 import { createFactory } from './factory.js'
 import { BIN, GLOBAL_FLAGS, PROGRAM_SUMMARY, ROOT_EXAMPLES } from './global-flags.js'
@@ -133,13 +133,14 @@ function globalsOf(program: Command, env: ProcessPorts['env']): GlobalFlags {
 }
 
 /** One line for a commander parse error: what was wrong and where help is. */
-function usageMessage(error: CommanderError, argv: readonly string[]): string {
+/** A bad flag or argument, as a UsageError naming the help to read. */
+function usageErrorOf(error: CommanderError, argv: readonly string[]): UsageError {
   const detail = error.message
     .replace(/^error: /, '')
     .replace(/\n+/g, ' ')
     .trim()
   const entry = findEntry(argv)
-  return `Error: ${detail} (see '${BIN}${entry ? ` ${entry.name}` : ''} --help')`
+  return new UsageError(`${detail} (see '${BIN}${entry ? ` ${entry.name}` : ''} --help')`)
 }
 
 /** Runs the CLI on `argv` (without node and script) and returns the process exit code. */
@@ -164,7 +165,9 @@ export async function main(argv: readonly string[], ports: ProcessPorts): Promis
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok
-      if (error.code !== 'commander.help') ports.stderr.write(`${usageMessage(error, argv)}\n`)
+      // --json may not have been parsed yet: a script that asked for JSON still gets it.
+      const json = jsonOutput || argv.includes('--json')
+      if (error.code !== 'commander.help') ports.stderr.write(errorText(usageErrorOf(error, argv), json))
       return EXIT.usage
     }
     ports.stderr.write(errorText(error, jsonOutput))

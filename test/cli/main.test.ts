@@ -51,6 +51,19 @@ describe('CLI root', () => {
     expect(run.stderr).toBe("Error: unknown option '--frobnicate' (see 'konnect-audit --help')\n")
   })
 
+  it('writes every error as one JSON document under --json, HTTP response or not', async () => {
+    const usage = await runCli(['whoami', '--json', '--frobnicate'])
+    expect(usage.exitCode).toBe(2)
+    expect(JSON.parse(usage.stderr)).toEqual({
+      error: { detail: "unknown option '--frobnicate' (see 'konnect-audit whoami --help')" },
+    })
+    const unreachable = await runCli(['whoami', '--json', '--server', 'http://127.0.0.1:1'], {
+      env: { KONNECT_AUDIT_TOKEN: `kat_${'A'.repeat(43)}` },
+    })
+    expect(unreachable.exitCode).toBe(1)
+    expect(JSON.parse(unreachable.stderr).error.detail).toMatch(/127\.0\.0\.1:1/)
+  })
+
   it('exits 2 and shows help on stderr when no command is given', async () => {
     const run = await runCli([])
     expect(run.exitCode).toBe(2)

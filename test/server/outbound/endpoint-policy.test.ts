@@ -80,8 +80,10 @@ describe('checkEndpointUrl', () => {
   ]
 
   it.each(cases)('%s', (_name, text, secureReason, insecureReason) => {
+    // A refusal for length names its limit, for a max_length problem.
+    const tooLong = (reason: string) => (reason.startsWith('must be at most') ? { maximumBytes: 2048 } : {})
     const expected = (reason: string | null) =>
-      reason === null ? { ok: true, url: new URL(text) } : { ok: false, reason }
+      reason === null ? { ok: true, url: new URL(text) } : { ok: false, reason, ...tooLong(reason) }
     expect(checkEndpointUrl(text, secure)).toEqual(expected(secureReason))
     expect(checkEndpointUrl(text, insecure)).toEqual(expected(insecureReason))
   })

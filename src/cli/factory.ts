@@ -3,11 +3,12 @@
 
 import type { ApiClient } from '../api/client.js'
 import type { ProfileStore } from '../config/profiles.js'
-import type { Target } from '../config/target.js'
+import type { Sourced, Target } from '../config/target.js'
 import type { IOStreams, ProcessPorts, ShutdownSignal } from '../io/streams.js'
 import { createIOStreams } from '../io/streams.js'
 import { NotAuthenticatedError, UsageError } from './errors.js'
 import { isLoopbackUrl } from './loopback.js'
+import { parseServerUrl } from './server-url.js'
 
 /** The global flags of SPEC.md §9.1. */
 export interface GlobalFlags {
@@ -31,6 +32,12 @@ export interface Factory {
   api(options?: { readonly token?: string | false }): Promise<ApiClient>
   /** Resolves with the first SIGINT or SIGTERM (never, where signals cannot be received). */
   shutdownSignal(): Promise<ShutdownSignal>
+}
+
+const SOURCE_NAMES: Record<Sourced['source'], string> = {
+  flag: '--server',
+  env: 'KONNECT_AUDIT_SERVER',
+  profile: 'the profile',
 }
 
 export function createFactory(ports: ProcessPorts, globals: GlobalFlags): Factory {
@@ -57,7 +64,7 @@ export function createFactory(ports: ProcessPorts, globals: GlobalFlags): Factor
       if (token === null && options.token !== false) {
         throw new NotAuthenticatedError('no token: run konnect-audit login, or set KONNECT_AUDIT_TOKEN')
       }
-      const url = new URL(target.server.value)
+      const url = parseServerUrl(target.server.value, SOURCE_NAMES[target.server.source])
       if (token !== null && url.protocol === 'http:' && !isLoopbackUrl(url) && !globals.quiet) {
         io.err(`Warning: sending the token over plain http to ${url.host}; use https`)
       }

@@ -5,6 +5,7 @@ import { createReadStream } from 'node:fs'
 import { request } from 'undici'
 import { CliError, UsageError } from './errors.js'
 import { isLoopbackUrl } from './loopback.js'
+import { parseServerUrl } from './server-url.js'
 
 export type JwksSource = 'file' | 'url' | 'network'
 
@@ -80,7 +81,7 @@ export async function loadJwks(jwks: string | undefined, target: ServerTarget): 
       throw new UsageError('no keys to verify with: pass --jwks FILE|URL, or --server URL to use that server JWKS')
     }
     if (!target.token) target.warn('Warning: no token set, so the JWKS is fetched anonymously (the default org keys)')
-    const base = target.server.replace(/\/+$/, '')
+    const base = parseServerUrl(target.server, 'the server setting').href.replace(/\/+$/, '')
     const url = new URL(`${base}/v2/audit-log-webhook/jwks.json`)
     const text = await fetchJwks(url, target.token)
     if (target.token && (await isRejected(base, target.token))) {

@@ -64,6 +64,21 @@ describe('CLI root', () => {
     expect(JSON.parse(unreachable.stderr).error.detail).toMatch(/127\.0\.0\.1:1/)
   })
 
+  it.each([
+    ['--server without a scheme', ['whoami', '--server', '127.0.0.1:8080'], {}, '--server'],
+    [
+      'KONNECT_AUDIT_SERVER with another scheme',
+      ['whoami'],
+      { KONNECT_AUDIT_SERVER: 'ftp://x' },
+      'KONNECT_AUDIT_SERVER',
+    ],
+    ['a server that is no URL for verify', ['verify', '-', '--server', 'bogus'], {}, 'the server setting'],
+  ])('exits 2 for %s, naming where it came from', async (_, argv, env, from) => {
+    const run = await runCli(argv, { env: { KONNECT_AUDIT_TOKEN: `kat_${'A'.repeat(43)}`, ...env }, stdin: '' })
+    expect(run.exitCode).toBe(2)
+    expect(run.stderr).toContain(`Error: the server URL from ${from} is not an http(s) URL`)
+  })
+
   it('exits 2 and shows help on stderr when no command is given', async () => {
     const run = await runCli([])
     expect(run.exitCode).toBe(2)

@@ -1,0 +1,19 @@
+// Owns reading a server URL the user gave (--server, KONNECT_AUDIT_SERVER, a profile): anything but
+// an absolute http(s) URL is a usage error (exit 2) naming where it came from.
+
+import { UsageError } from './errors.js'
+
+export function parseServerUrl(value: string, from: string): URL {
+  let url: URL | null = null
+  try {
+    url = new URL(value)
+  } catch {
+    // reported below
+  }
+  if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    throw new UsageError(
+      `the server URL from ${from} is not an http(s) URL: ${JSON.stringify(value)} (e.g. https://audit.example.com)`,
+    )
+  }
+  return url
+}

@@ -10,7 +10,13 @@ export type FlagSpec =
       readonly placeholder: string
       readonly required?: boolean
     }
-  | { readonly kind: 'integer'; readonly help: string; readonly min: number; readonly placeholder: string }
+  | {
+      readonly kind: 'integer'
+      readonly help: string
+      readonly min: number
+      readonly max?: number
+      readonly placeholder: string
+    }
   | {
       readonly kind: 'enum'
       readonly help: string

@@ -33,10 +33,11 @@ export function findEntry(argv: readonly string[]): RegistryEntry | undefined {
   return matches.sort((a, b) => b.name.length - a.name.length)[0]
 }
 
-function parseInteger(min: number) {
+function parseInteger(min: number, max?: number) {
   return (value: string): number => {
-    if (!/^\d+$/.test(value) || Number(value) < min) {
-      throw new InvalidArgumentError(`expected a whole number of at least ${min}`)
+    if (!/^\d+$/.test(value) || Number(value) < min || (max !== undefined && Number(value) > max)) {
+      const range = max === undefined ? `of at least ${min}` : `from ${min} to ${max}`
+      throw new InvalidArgumentError(`expected a whole number ${range}`)
     }
     return Number(value)
   }
@@ -44,7 +45,7 @@ function parseInteger(min: number) {
 
 function optionFor(key: string, flag: FlagSpec): Option {
   const option = new Option(flagSyntax(key, flag), flag.help)
-  if (flag.kind === 'integer') return option.argParser(parseInteger(flag.min))
+  if (flag.kind === 'integer') return option.argParser(parseInteger(flag.min, flag.max))
   if (flag.kind === 'string' && flag.required) return option.makeOptionMandatory(true)
   if (flag.kind !== 'enum') return option
   option.choices(flag.choices)

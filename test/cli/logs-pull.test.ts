@@ -223,7 +223,7 @@ describe('logs pull', () => {
     [['--start', '2026-01-01T00:00:00Z'], '--start needs --end too'],
     [['--start', '2026-01-02T00:00:00Z', '--end', '2026-01-01T00:00:00+01:00'], 'must be before --end'],
     [['--start', 'yesterday', '--end', '2026-01-01T00:00:00Z'], 'not an RFC 3339 timestamp'],
-    [['--since', '1h', '--page-size', '1001'], '--page-size 1001 is too large'],
+    [['--since', '1h', '--page-size', '1001'], "argument '1001' is invalid. expected a whole number from 1 to 1000"],
   ])('exits 2 for bad arguments %j', async (flags, message) => {
     const run = await runCli(['logs', 'pull', ...flags, '-o', '-'], { env: env() })
     expect(run.exitCode).toBe(2)

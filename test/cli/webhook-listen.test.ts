@@ -64,7 +64,7 @@ describe('webhook listen', () => {
     expect(await command.exit).toBe(0)
   })
 
-  it('exits 1 when it cannot bind, and 2 without --port', async () => {
+  it('exits 1 when it cannot bind, and 2 without --port or with one past 65535', async () => {
     const first = await listen()
     const port = new URL(first.url).port
     const busy = startCommand(['webhook', 'listen', '--port', port, '--jwks', JWKS_PATH])
@@ -74,5 +74,8 @@ describe('webhook listen', () => {
     await first.command.exit
     const noPort = startCommand(['webhook', 'listen', '--jwks', JWKS_PATH])
     expect(await noPort.exit).toBe(2)
+    const noSuchPort = startCommand(['webhook', 'listen', '--port', '99999', '--jwks', JWKS_PATH])
+    expect(await noSuchPort.exit).toBe(2)
+    expect(noSuchPort.stderr()).toContain('expected a whole number from 0 to 65535')
   })
 })

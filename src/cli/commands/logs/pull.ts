@@ -24,6 +24,8 @@ import { CliError, UsageError } from '../../errors.js'
 import type { Factory } from '../../factory.js'
 import { windowChoiceOf } from '../../time-window.js'
 
+const MAX_PAGE_SIZE = 1000
+
 export const definition = defineCommand({
   name: 'logs pull',
   summary: 'Download raw signed audit logs of a time window as NDJSON (resumable)',
@@ -40,7 +42,13 @@ export const definition = defineCommand({
       required: true,
       help: 'Write to FILE (resumable; - for stdout)',
     },
-    pageSize: { kind: 'integer', min: 1, placeholder: 'n', help: 'Events per request, 1 to 1000 (default 1000)' },
+    pageSize: {
+      kind: 'integer',
+      min: 1,
+      max: MAX_PAGE_SIZE,
+      placeholder: 'n',
+      help: 'Events per request, 1 to 1000 (default 1000)',
+    },
     force: { kind: 'boolean', help: 'Replace an existing FILE, or discard a pull state made with other arguments' },
   },
   examples: [
@@ -55,7 +63,6 @@ type Options = OptionsOf<typeof definition>
 const PULL_PATH = '/v3/audit-logs'
 const NDJSON = 'application/x-ndjson'
 const DEFAULT_PAGE_SIZE = 1000
-const MAX_PAGE_SIZE = 1000
 const LF = 0x0a
 const LF_BYTES = Buffer.from('\n')
 
@@ -78,8 +85,6 @@ export async function run(options: Options, f: Factory): Promise<void> {
 /** The arguments as the state compares them: times normalised to UTC, the page size resolved. */
 function pullArgumentsOf(options: Options): PullArguments {
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE
-  if (pageSize > MAX_PAGE_SIZE)
-    throw new UsageError(`--page-size ${pageSize} is too large: the server allows 1 to 1000`)
   const type = options.type ?? null
   const window = windowChoiceOf(options)
   if (window.kind === 'since') return { since: window.since, start: null, end: null, type, pageSize }

@@ -18,7 +18,7 @@ export const definition = defineCommand({
   summary: 'Run a local receiver that verifies every delivered line',
   args: [],
   flags: {
-    port: { kind: 'integer', min: 0, placeholder: 'n', help: 'Port to listen on (required)' },
+    port: { kind: 'integer', min: 0, max: 65535, placeholder: 'n', help: 'Port to listen on (required)' },
     host: { kind: 'string', placeholder: 'host', help: 'Address to bind (default 127.0.0.1)' },
     jwks: { kind: 'string', placeholder: 'file|url', help: 'JWKS to verify with (default: the server JWKS)' },
     authHeaderStdin: { kind: 'boolean', help: 'Read the expected Authorization value from stdin (or a prompt)' },

@@ -1,6 +1,7 @@
 // Owns line verification for the live commands (`tail --verify`, `webhook listen`): keys from
-// --jwks or the server's JWKS, fetched again (at most once a minute) when a line fails with every
-// key, since the server may have rotated its key since the JWKS was loaded.
+// --jwks or the server's JWKS, fetched again when a line fails with every key, since the server
+// may have rotated its key since the JWKS was loaded: at once the first time (a rotation right
+// after start is no tampering), then at most once a minute.
 
 import { JwksError, readJwks } from '../core/jwks.js'
 import type { LineVerdict } from '../core/verify.js'
@@ -19,7 +20,8 @@ export interface VerifiedLine {
 
 export class RefreshingVerifier {
   private verifier: LineVerifier
-  private fetchedAtMs: number
+  /** When the JWKS was last fetched again; null = never, so the first failure refetches at once. */
+  private refetchedAtMs: number | null = null
 
   private constructor(
     text: string,
@@ -28,7 +30,6 @@ export class RefreshingVerifier {
     private readonly nowMs: () => number,
   ) {
     this.verifier = this.verifierOf(text)
-    this.fetchedAtMs = nowMs()
   }
 
   /** Loads the keys once; a JWKS file is never fetched again. */
@@ -49,8 +50,8 @@ export class RefreshingVerifier {
 
   async verify(line: Buffer): Promise<VerifiedLine> {
     let verdict = this.verifier.verify(line)
-    if (verdict.reason === 'no_matching_key' && this.refetch && this.nowMs() - this.fetchedAtMs >= JWKS_REFETCH_MS) {
-      this.fetchedAtMs = this.nowMs()
+    if (verdict.reason === 'no_matching_key' && this.refetch && this.mayRefetch()) {
+      this.refetchedAtMs = this.nowMs()
       try {
         this.verifier = this.verifierOf(await this.refetch())
         verdict = this.verifier.verify(line)
@@ -61,6 +62,10 @@ export class RefreshingVerifier {
       }
     }
     return { verdict, kid: verdict.keyIndex >= 0 ? (this.verifier.keys[verdict.keyIndex]?.kid ?? null) : null }
+  }
+
+  private mayRefetch(): boolean {
+    return this.refetchedAtMs === null || this.nowMs() - this.refetchedAtMs >= JWKS_REFETCH_MS
   }
 
   private verifierOf(text: string): LineVerifier {

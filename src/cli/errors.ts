@@ -53,13 +53,14 @@ export function exitCodeFor(error: unknown): number {
  * `--json` one JSON document, `{"error":<problem body>}`, or `{"error":{"detail":…}}` for an error
  * no HTTP response carried (network, usage, verification), so a script always reads JSON.
  */
-export function errorText(error: unknown, json: boolean): string {
+export function errorText(error: unknown, json: boolean, quiet = false): string {
   if (json) return `${JSON.stringify({ error: jsonErrorOf(error) })}\n`
   if (error instanceof ApiError) {
     const { problem } = error
     const title = problem?.title ? ` ${problem.title}` : ''
     const trace = problem?.instance ? `, trace ${problem.instance}` : ''
-    const hint = error.status === 401 ? '\nRun konnect-audit login to sign in again.' : ''
+    // -q hides hints, never errors (SPEC.md §9.3).
+    const hint = error.status === 401 && !quiet ? '\nRun konnect-audit login to sign in again.' : ''
     const fields = (problem?.invalid_parameters ?? []).map(
       (p) => `\n  ${p.field ?? 'body'}: ${p.reason ?? 'is invalid'}`,
     )

@@ -151,6 +151,7 @@ export async function main(argv: readonly string[], ports: ProcessPorts): Promis
   addPlaceholders(program, entry)
   let debug = false
   let jsonOutput = false
+  let quiet = false
   try {
     if (entry) {
       const module: CommandModule = await entry.load()
@@ -158,6 +159,7 @@ export async function main(argv: readonly string[], ports: ProcessPorts): Promis
         const globals = globalsOf(program, ports.env)
         debug = globals.debug
         jsonOutput = globals.json
+        quiet = globals.quiet
         await module.run({ ...leaf.opts(), args: leaf.args }, createFactory(ports, globals))
       })
     }
@@ -171,7 +173,7 @@ export async function main(argv: readonly string[], ports: ProcessPorts): Promis
       if (error.code !== 'commander.help') ports.stderr.write(errorText(usageErrorOf(error, argv), json))
       return EXIT.usage
     }
-    ports.stderr.write(errorText(error, jsonOutput))
+    ports.stderr.write(errorText(error, jsonOutput, quiet))
     if (debug && error instanceof Error && !(error instanceof CliError)) ports.stderr.write(`${error.stack}\n`)
     return exitCodeFor(error)
   }

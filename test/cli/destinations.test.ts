@@ -389,7 +389,13 @@ describe('authentication', () => {
       const run = await cli(argv, { env: bad, ...(stdin === undefined ? {} : { stdin }) })
       expect(run.exitCode, argv.join(' ')).toBe(4)
       expect(run.stderr).toContain('HTTP 401')
+      expect(run.stderr).toContain('Run konnect-audit login to sign in again.')
     }
+    // -q hides the hint, never the error.
+    const quiet = await cli(['destinations', 'list', '-q'], { env: bad })
+    expect(quiet.exitCode).toBe(4)
+    expect(quiet.stderr).toContain('HTTP 401')
+    expect(quiet.stderr).not.toContain('konnect-audit login')
     const none = await runCli(['destinations', 'list'], {
       env: { KONNECT_AUDIT_SERVER: server.url, XDG_CONFIG_HOME: home.path('') },
     })

@@ -1,5 +1,6 @@
 // Owns `logout`: forgets the profile's token (the server URL stays); the token is not revoked.
 
+import { writeJson } from '../../io/output.js'
 import type { OptionsOf } from '../define-command.js'
 import { defineCommand } from '../define-command.js'
 import type { Factory } from '../factory.js'
@@ -16,11 +17,10 @@ export async function run(_options: OptionsOf<typeof definition>, f: Factory): P
   const profiles = await f.profiles()
   const { profile } = await f.target()
   const saved = profiles.get(profile)
-  if (saved?.token === undefined) {
-    if (!f.globals.quiet) f.io.err(`Profile ${profile} has no token; nothing to do`)
-    return
-  }
-  profiles.save(profile, saved.server === undefined ? {} : { server: saved.server })
-  if (!f.globals.quiet)
-    f.io.err(`Removed the token of profile ${profile} (revoke it on the server with konnect-audit tokens revoke)`)
+  const hadToken = saved?.token !== undefined
+  if (hadToken) profiles.save(profile, saved?.server === undefined ? {} : { server: saved.server })
+  if (f.globals.json) await writeJson(f.io, { profile, token_removed: hadToken })
+  else if (f.globals.quiet) return
+  else if (!hadToken) f.io.err(`Profile ${profile} has no token; nothing to do`)
+  else f.io.err(`Removed the token of profile ${profile} (revoke it on the server with konnect-audit tokens revoke)`)
 }

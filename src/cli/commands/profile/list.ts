@@ -41,6 +41,7 @@ export async function run(_options: OptionsOf<typeof definition>, f: Factory): P
   if (f.globals.json) await writeJson(f.io, { data: rows, config_path: profiles.path })
   else {
     await writeRows(f.io, rows, COLUMNS)
-    if (!f.globals.quiet && f.io.stderrIsTTY) f.io.err(`Config: ${profiles.path}`)
+    // stdout stays rows only, for scripts; the path goes beside them (SPEC.md §9.2).
+    if (!f.globals.quiet) f.io.err(`Config: ${profiles.path}`)
   }
 }

@@ -1,5 +1,6 @@
 // Owns `profile remove`: deletes a saved profile after confirmation (--yes without a terminal).
 
+import { writeJson } from '../../../io/output.js'
 import type { OptionsOf } from '../../define-command.js'
 import { defineCommand } from '../../define-command.js'
 import { UsageError } from '../../errors.js'
@@ -25,5 +26,6 @@ export async function run(options: OptionsOf<typeof definition>, f: Factory): Pr
     declined: 'not removed',
   })
   profiles.remove(name)
-  if (!f.globals.quiet) f.io.err(`Removed profile ${name}`)
+  if (f.globals.json) await writeJson(f.io, { profile: name, removed: true })
+  else if (!f.globals.quiet) f.io.err(`Removed profile ${name}`)
 }

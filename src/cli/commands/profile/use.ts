@@ -1,5 +1,6 @@
 // Owns `profile use`: makes a saved profile the current one.
 
+import { writeJson } from '../../../io/output.js'
 import type { OptionsOf } from '../../define-command.js'
 import { defineCommand } from '../../define-command.js'
 import { UsageError } from '../../errors.js'
@@ -18,5 +19,6 @@ export async function run(options: OptionsOf<typeof definition>, f: Factory): Pr
   const profiles = await f.profiles()
   if (profiles.get(name) === undefined) throw new UsageError(`no profile named ${name}; see konnect-audit profile list`)
   profiles.use(name)
-  if (!f.globals.quiet) f.io.err(`Now using profile ${name}`)
+  if (f.globals.json) await writeJson(f.io, { current_profile: name })
+  else if (!f.globals.quiet) f.io.err(`Now using profile ${name}`)
 }

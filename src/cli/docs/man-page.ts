@@ -3,7 +3,7 @@
 
 import type { CommandDefinition, FlagSpec } from '../define-command.js'
 import { argSyntax, flagValue } from '../define-command.js'
-import { BIN, ENVIRONMENT, EXIT_CODES, PROGRAM_SUMMARY, ROOT_EXAMPLES } from '../global-flags.js'
+import { BIN, ENVIRONMENT, EXIT_CODES, FILES, PROGRAM_SUMMARY, ROOT_EXAMPLES } from '../global-flags.js'
 import type { FlagDoc } from './command-tree.js'
 import { flagDocs, globalFlagDocs } from './command-tree.js'
 
@@ -48,6 +48,8 @@ export function manPage(tree: readonly CommandDefinition[], version: string): st
     ...tree.map(commandSection),
     '.SH ENVIRONMENT',
     ...ENVIRONMENT.map(([name, meaning]) => `.TP\n.B ${name}\n${roff(meaning)}`),
+    '.SH FILES',
+    ...FILES.map(([path, meaning]) => `.TP\n.I ${roff(path)}\n${roff(meaning)}`),
     '.SH EXIT STATUS',
     ...EXIT_CODES.map(([code, meaning]) => `.TP\n.B ${code}\n${roff(meaning)}`),
     '',

@@ -26,12 +26,15 @@ _konnect_audit; printf '%s\\n' "\${COMPREPLY[@]}"`
     expect(complete(['konnect-audit', 'completion', 'z'])).toEqual(['zsh'])
   })
 
-  it('documents every command, flag, exit code and environment variable in the man page', async () => {
+  it('documents every command, flag, exit code, environment variable and file in the man page', async () => {
     const man = (await generatedFiles()).find(([path]) => path.endsWith('.1'))?.[1] ?? ''
     for (const text of [
       '.SS "verify [file...]"',
       '\\fB\\-\\-jwks\\fR \\fI<file|url>\\fR',
       '.B KONNECT_AUDIT_TOKEN',
+      '.B KONNECT_AUDIT_PROFILE',
+      '.SH FILES',
+      '.I $XDG_CONFIG_HOME/konnect\\-audit/config.json',
       '.B 130',
     ]) {
       expect(man).toContain(text)

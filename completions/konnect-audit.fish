@@ -43,7 +43,7 @@ complete -c konnect-audit -n '__fish_seen_subcommand_from serve' -l database -x 
 complete -c konnect-audit -n '__fish_seen_subcommand_from serve' -l data-dir -x -d 'Data directory (default $XDG_DATA_HOME/konnect-audit; KONNECT_AUDIT_DATA_DIR)'
 complete -c konnect-audit -n '__fish_seen_subcommand_from serve' -l dev -d 'Use ./.konnect-audit as the data dir and human-readable logs (endpoint safety stays on)'
 complete -c konnect-audit -n '__fish_seen_subcommand_from serve' -l database -x -d 'postgres:// URL for replicas (KONNECT_AUDIT_DATABASE_URL; their lease time: KONNECT_AUDIT_LEASE_TIME, default 30s)'
-complete -c konnect-audit -n '__fish_seen_subcommand_from serve' -l org -x -d 'Org id (see serve org list)'
+complete -c konnect-audit -n '__fish_seen_subcommand_from serve' -l org -x -d 'Org id or name (see serve org list)'
 complete -c konnect-audit -n '__fish_seen_subcommand_from serve' -l role -x -a 'admin auditor ingest' -d 'Role of the token'
 complete -c konnect-audit -n '__fish_seen_subcommand_from serve' -l name -x -d 'Token name'
 complete -c konnect-audit -n '__fish_seen_subcommand_from serve' -l out -r -F -d 'File to write the token to (mode 0600)'

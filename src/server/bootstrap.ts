@@ -36,8 +36,9 @@ export function newOrg(
   }
 }
 
+/** Writes `secret` to a new 0600 file; a file that exists is refused (EEXIST), never overwritten. */
 export function writeSecretFile(path: string, secret: string): void {
-  writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'w' })
+  writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'wx' })
 }
 
 /**

@@ -2,6 +2,7 @@
 // database as `serve`, opened directly without the data-dir lock (SQLite's own locking suffices,
 // so they work while a server runs; PostgreSQL serves many clients), first-start initialisation included.
 
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { systemClock } from '../core/clock.js'
 import type { OrgRecord, Role, Store } from '../store/store.js'
@@ -32,24 +33,51 @@ export async function openOperatorSession(
   return { store, dataDir: config.dataDir, nowMs, close: () => store.close() }
 }
 
+/** A secret file the operator named already exists: a token's secret is never overwritten. */
+export class SecretFileExistsError extends Error {
+  constructor(readonly path: string) {
+    super(`${path} already exists; choose a new file (a token secret is never overwritten)`)
+  }
+}
+
+/**
+ * Writes `secret` to a new 0600 file, then runs `store`; the file is removed again if `store`
+ * fails, so a file never holds a secret the store does not know.
+ */
+async function withNewSecretFile<T>(path: string, secret: string, store: () => Promise<T>): Promise<T> {
+  try {
+    writeSecretFile(path, secret)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new SecretFileExistsError(path)
+    throw error
+  }
+  try {
+    return await store()
+  } catch (error) {
+    rmSync(path, { force: true })
+    throw error
+  }
+}
+
 /** Creates an org with its key and admin token; the token goes to `tokenFile` (0600), never to output. */
 export async function createOrgWithAdmin(session: OperatorSession, name: string, tokenFile: string | undefined) {
+  if (await session.store.findOrgByName(name)) {
+    throw new StoreError('conflict', `an org named ${name} already exists; see konnect-audit serve org list`)
+  }
   const { init, secret } = newOrg(name, 'initial-admin', session.nowMs)
   const path = tokenFile ?? join(session.dataDir, `org-${init.org.id}-admin-token`)
-  writeSecretFile(path, secret)
-  await session.store.createOrg(init)
+  await withNewSecretFile(path, secret, () => session.store.createOrg(init))
   return { org: init.org, tokenFile: path }
 }
 
-/** A break-glass token for any org, written to `tokenFile` (0600). */
+/** A break-glass token for any org (by id or name), written to `tokenFile` (0600). */
 export async function createOperatorToken(
   session: OperatorSession,
-  input: { orgId: string; role: Role; name: string; tokenFile: string },
+  input: { org: string; role: Role; name: string; tokenFile: string },
 ): Promise<{ id: string; org: OrgRecord }> {
-  const org = await session.store.findOrg(input.orgId)
-  if (!org) throw new StoreError('not_found', `no org with id ${input.orgId}; see konnect-audit serve org list`)
+  const org = (await session.store.findOrg(input.org)) ?? (await session.store.findOrgByName(input.org))
+  if (!org) throw new StoreError('not_found', `no org with id or name ${input.org}; see konnect-audit serve org list`)
   const { record, secret } = newToken(org.id, { name: input.name, role: input.role, expiresAtMs: null }, session.nowMs)
-  writeSecretFile(input.tokenFile, secret)
-  await session.store.insertToken(record)
+  await withNewSecretFile(input.tokenFile, secret, () => session.store.insertToken(record))
   return { id: record.id, org }
 }

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startCommand, waitFor } from '../helpers/in-process.js'
@@ -102,8 +102,21 @@ describe('operator subcommands', () => {
     const whoami = await jsonOf(await fetch(`${url}/v1/whoami`, { headers: { authorization: `Bearer ${orgToken}` } }))
     expect(whoami.org).toEqual({ id: orgId, name: 'payments' })
 
-    const duplicate = await runCli(['serve', 'org', 'create', '--name', 'payments', '--data-dir', dataDir])
+    const duplicateFile = tmp.path('duplicate.token')
+    const duplicate = await runCli([
+      'serve',
+      'org',
+      'create',
+      '--name',
+      'payments',
+      '--admin-token-file',
+      duplicateFile,
+      '--data-dir',
+      dataDir,
+    ])
     expect(duplicate.exitCode).toBe(5)
+    expect(duplicate.stderr).toBe('Error: an org named payments already exists; see konnect-audit serve org list\n')
+    expect(existsSync(duplicateFile)).toBe(false)
 
     const listed = await runCli(['serve', 'org', 'list', '--data-dir', dataDir, '--json'])
     expect(JSON.parse(listed.stdout).data.map((org: { name: string }) => org.name)).toEqual(['default', 'payments'])
@@ -130,6 +143,18 @@ describe('operator subcommands', () => {
     expect(token.stdout + token.stderr).not.toContain(secret)
     const asAuditor = await jsonOf(await fetch(`${url}/v1/whoami`, { headers: { authorization: `Bearer ${secret}` } }))
     expect(asAuditor.token).toMatchObject({ name: 'bg', role: 'auditor' })
+
+    // By name too; a file that exists is never overwritten, and no token is made for it.
+    const again = ['serve', 'token', 'create', '--org', 'payments', '--name', 'bg2', '--data-dir', dataDir]
+    const refused = await runCli([...again, '--out', out])
+    expect(refused.exitCode).toBe(2)
+    expect(refused.stderr).toContain(`${out} already exists`)
+    expect(readFileSync(out, 'utf8').trim()).toBe(secret)
+    const byName = await runCli([...again, '--out', tmp.path('bg2.token'), '--json'])
+    expect(byName.exitCode).toBe(0)
+    expect(JSON.parse(byName.stdout)).toMatchObject({ org_id: orgId, role: 'admin' })
+    const tokens = await jsonOf(await fetch(`${url}/v1/tokens`, { headers: { authorization: `Bearer ${orgToken}` } }))
+    expect(tokens.data.map((listed: { name: string }) => listed.name)).toEqual(['initial-admin', 'bg', 'bg2'])
 
     const missingFlag = await runCli(['serve', 'token', 'create', '--org', orgId, '--data-dir', dataDir])
     expect(missingFlag.exitCode).toBe(2)

@@ -29,6 +29,7 @@ export async function withOperatorSession<T>(
   try {
     return await work(session, operator)
   } catch (error) {
+    if (error instanceof operator.SecretFileExistsError) throw new UsageError(error.message)
     if (error instanceof StoreError && error.kind === 'conflict') throw new ConflictError(error.message)
     if (error instanceof StoreError) throw new CliError(error.message)
     throw error

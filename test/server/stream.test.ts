@@ -437,6 +437,37 @@ describe('GET /v3/audit-logs/stream: refusals', () => {
   })
 })
 
+describe('GET /v3/audit-logs/stream: a token that stops being valid (SPEC.md §5.3)', () => {
+  async function createToken(fields: Record<string, unknown> = {}): Promise<{ id: string; token: string }> {
+    const body = { name: 'stream-ends', role: 'auditor', ...fields }
+    return jsonOf(await server.request('/v1/tokens', { method: 'POST', ...jsonBody(body) }))
+  }
+
+  it('ends at once when its token is revoked on this server', async () => {
+    const { id, token } = await createToken()
+    const client = await openStream('', { token })
+    expect(client.status).toBe(200)
+    expect((await server.request(`/v1/tokens/${id}`, { method: 'DELETE' })).status).toBe(204)
+    await client.ended
+    expect((await openStream('', { token })).status).toBe(401)
+  })
+
+  it('ends soon when its token is revoked elsewhere (another replica) or expires', async () => {
+    streams().configure({ pollMs: 50 })
+    const revokedElsewhere = await createToken()
+    const expiring = await createToken({ expires_at: new Date(Date.now() + 1500).toISOString() })
+    const clientA = await openStream('', { token: revokedElsewhere.token })
+    const clientB = await openStream('', { token: expiring.token })
+    const kept = await openStream()
+    expect([clientA.status, clientB.status, kept.status]).toEqual([200, 200, 200])
+    await server.store.revokeToken(orgId, revokedElsewhere.id, Date.now())
+    await Promise.all([clientA.ended, clientB.ended])
+    // The admin's stream goes on and still gets events.
+    const [sequence] = await commit([accessEvent()])
+    await kept.until((client) => client.auditIds().includes(sequence ?? -1))
+  })
+})
+
 describe('GET /v3/audit-logs/stream: back-pressure', () => {
   it('disconnects a client with more than 1 MiB buffered; it resumes without loss', async () => {
     const bigEvents = Array.from({ length: 600 }, (_, i) => accessEvent({ user_agent: `${i}`.padEnd(20_000, 'x') }))

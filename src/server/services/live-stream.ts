@@ -1,10 +1,11 @@
 // Owns the open live streams of each server (SPEC.md §5.10): the per-org limit, wake-ups from the
-// bus with a polling fallback, paging from the store under back-pressure, heartbeats, and ending
+// bus with a polling fallback, paging from the store under back-pressure, heartbeats, ending a
+// stream whose token expires or is revoked (SPEC.md §5.3: revocation is immediate), and ending
 // every stream when the server closes. Events always come from the store, never from a wake-up.
 
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { FastifyBaseLogger, FastifyReply } from 'fastify'
-import type { EventQuery } from '../../store/store.js'
+import type { EventQuery, TokenRecord } from '../../store/store.js'
 import { ProblemError } from '../problem.js'
 import type { Services } from './services.js'
 import { auditFrame, gapFrame, KEEP_ALIVE_FRAME, lineRendererFor, RETRY_FRAME } from './stream-frames.js'
@@ -16,6 +17,11 @@ const MAX_BUFFERED_BYTES = 1024 * 1024
 const PAGE_SIZE = 500
 /** How long a closing server lets an ended stream flush before it drops the connection. */
 const SHUTDOWN_GRACE_MS = 1000
+/**
+ * How often a stream reads its token back before sending more: a revocation on this server ends
+ * its streams at once, one on another replica within this (or the poll interval, if longer).
+ */
+const TOKEN_RECHECK_MS = 1000
 
 export interface StreamTiming {
   readonly heartbeatMs: number
@@ -27,6 +33,8 @@ export const DEFAULT_STREAM_TIMING: StreamTiming = { heartbeatMs: 15_000, pollMs
 
 export interface StreamPlan {
   readonly orgId: string
+  /** The token the stream was opened with: the stream lasts only while it is valid. */
+  readonly token: TokenRecord
   readonly params: StreamParams
   readonly start: StreamStart
 }
@@ -58,6 +66,7 @@ class LiveStream {
   private wokenWhilePumping = false
   private readonly stops: Array<() => void> = []
   private readonly filters: Pick<EventQuery, 'type' | 'tsGte'>
+  private tokenCheckedAtMs: number
 
   constructor(
     private readonly response: ServerResponse,
@@ -68,6 +77,12 @@ class LiveStream {
   ) {
     this.afterSequence = plan.start.afterSequence
     this.filters = filtersOf(plan.params)
+    this.tokenCheckedAtMs = services.clock.now()
+  }
+
+  /** True if the stream was opened with this token. */
+  usesToken(tokenId: string): boolean {
+    return this.plan.token.id === tokenId
   }
 
   begin(headers: OutgoingHttpHeaders, timing: StreamTiming): void {
@@ -125,6 +140,17 @@ class LiveStream {
     this.end()
   }
 
+  /** Expiry is checked on every look; revocation (a store read) at most every TOKEN_RECHECK_MS. */
+  private async tokenStillValid(): Promise<boolean> {
+    const { token } = this.plan
+    const nowMs = this.services.clock.now()
+    if (token.expiresAt !== null && token.expiresAt <= nowMs) return false
+    if (nowMs - this.tokenCheckedAtMs < TOKEN_RECHECK_MS) return true
+    this.tokenCheckedAtMs = nowMs
+    const current = await this.services.store.findTokenByHash(token.secretHash)
+    return current !== null && current.revokedAt === null
+  }
+
   private wake(): void {
     if (this.closed) return
     if (this.pumping) {
@@ -157,6 +183,11 @@ class LiveStream {
   private async catchUp(): Promise<void> {
     const { store, signers } = this.services
     const { orgId, params } = this.plan
+    if (!(await this.tokenStillValid())) {
+      this.log.info({ tokenId: this.plan.token.id }, 'live stream ended: its token expired or was revoked')
+      this.end()
+      return
+    }
     const headSequence = await store.headSequence(orgId)
     while (!this.closed && this.afterSequence < headSequence) {
       const render = await lineRendererFor(params.format, () => signers.signerFor(orgId))
@@ -226,6 +257,11 @@ export class LiveStreams {
     })
     streams.add(stream)
     stream.begin(headers, this.timing)
+  }
+
+  /** Ends the streams opened with a token just revoked on this server (SPEC.md §5.3: at once). */
+  endForToken(orgId: string, tokenId: string): void {
+    for (const stream of [...(this.byOrg.get(orgId) ?? [])]) if (stream.usesToken(tokenId)) stream.end()
   }
 
   /** Ends every open stream; the server calls this before it closes (clients resume with Last-Event-ID). */

@@ -1,8 +1,10 @@
-// DELETE /v1/tokens/{id}: revokes a token at once and for good; revoking twice is a no-op.
+// DELETE /v1/tokens/{id}: revokes a token at once and for good (its open live streams end too);
+// revoking twice is a no-op.
 
 import type { Static } from 'typebox'
 import { TokenIdParams } from '../../../contract/tokens.js'
 import { authOf } from '../../auth/request-auth.js'
+import { liveStreamsOf } from '../../services/live-stream.js'
 import { revokeToken } from '../../services/tokens.js'
 import { ADMIN, defineRoute } from '../define-route.js'
 
@@ -11,9 +13,12 @@ export const route = defineRoute({
   url: '/v1/tokens/:id',
   permission: { resource: 'tokens', action: 'delete', roles: ADMIN },
   schema: { params: TokenIdParams },
-  handler: async (request, reply, { store, clock }) => {
+  handler: async (request, reply, services) => {
     const { id } = request.params as Static<typeof TokenIdParams>
-    await revokeToken(store, authOf(request).org.id, id, clock.now())
+    const orgId = authOf(request).org.id
+    await revokeToken(services.store, orgId, id, services.clock.now())
+    // Its open streams end now; other replicas' streams read the token back within a second or so.
+    liveStreamsOf(services).endForToken(orgId, id.toLowerCase())
     return reply.code(204).send()
   },
 })

@@ -26,10 +26,10 @@ export const route = defineRoute({
   permission: { resource: 'audit-logs', action: 'stream', roles: READERS },
   schema: { querystring: StreamQuerySchema },
   handler: async (request, reply, services) => {
-    const orgId = authOf(request).org.id
+    const { org, token } = authOf(request)
     const params = streamParamsOf(request.query as StreamQuery, request.headers['last-event-id'])
-    const start = await streamStartOf(services.store, orgId, params)
-    liveStreamsOf(services).open(reply, { orgId, params, start })
+    const start = await streamStartOf(services.store, org.id, params)
+    liveStreamsOf(services).open(reply, { orgId: org.id, token, params, start })
     return reply
   },
 })

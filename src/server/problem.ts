@@ -166,7 +166,10 @@ export function invalidParameterOf(error: AjvError, source: 'body' | 'query'): I
 
 const STATUS_OF_FASTIFY_CODE: Record<string, [number, string]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: [413, 'Request body is too large'],
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'Unsupported Content-Type; send application/json'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [
+    415,
+    'Unsupported Content-Type; send application/json (POST /v1/audit-events also takes application/x-ndjson)',
+  ],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'Could not parse request body'],
   FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'Could not parse request body'],
 }

@@ -74,14 +74,14 @@ describe('Idempotency-Key on POST /v1/audit-events', () => {
     expect(await storedWith(marker)).toBe(2)
   })
 
-  it('answers 409 to the key with another body, content type or encoding, storing nothing', async () => {
+  it('answers 409 to the key with another body, media type or encoding, storing nothing', async () => {
     const marker = randomUUID()
     const key = `conflict-${marker}`
     const body = batch(marker)
     expect((await post(body, key)).status).toBe(201)
     const others: Array<[string | Buffer, Record<string, string>]> = [
       [batch(marker, 3), {}],
-      [body, { 'content-type': 'application/x-ndjson; charset=utf-8' }],
+      [body, { 'content-type': 'application/json' }],
       [gzipSync(body), { 'content-encoding': 'gzip' }],
     ]
     for (const [otherBody, headers] of others) {
@@ -93,6 +93,18 @@ describe('Idempotency-Key on POST /v1/audit-events', () => {
         detail: expect.stringContaining('Idempotency-Key was used with a different request body'),
       })
     }
+    expect(await storedWith(marker)).toBe(2)
+  })
+
+  it('replays the same bytes sent with an equivalent spelling of the same headers', async () => {
+    const marker = randomUUID()
+    const key = `spelling-${marker}`
+    const first = await post(batch(marker), key)
+    expect(first.status).toBe(201)
+    const headers = { 'content-type': 'Application/X-NDJSON; charset=UTF-8', 'content-encoding': 'identity' }
+    const retry = await post(batch(marker), key, headers)
+    expect(retry.status).toBe(201)
+    expect(retry.headers.get('idempotent-replayed')).toBe('true')
     expect(await storedWith(marker)).toBe(2)
   })
 

@@ -161,6 +161,17 @@ describe('GET /v3/audit-logs', () => {
     expect((await jsonOf(response)).invalid_parameters[0].source).toBe('query')
   })
 
+  it.each(['0x10', '1e2', '%2B5', '%205', '05', '5.0'])(
+    '400 is_integer for page[size]=%s, which Ajv alone would coerce',
+    async (size) => {
+      const response = await server.request(`/v3/audit-logs?page%5Bsize%5D=${size}`, { token: auditor })
+      expect(response.status).toBe(400)
+      expect((await jsonOf(response)).invalid_parameters).toEqual([
+        { field: 'page[size]', rule: 'is_integer', reason: 'must be of type integer', source: 'query' },
+      ])
+    },
+  )
+
   it('is closed to ingest tokens', async () => {
     const ingestToken = (
       await jsonOf(await server.request('/v1/tokens', { method: 'POST', ...jsonBody({ name: 'i', role: 'ingest' }) }))

@@ -127,7 +127,7 @@ export function validateItems(
 /** An ingest request's Idempotency-Key and the fingerprint of what was sent with it. */
 interface IdempotentRequest {
   readonly key: string
-  /** Lowercase hex SHA-256 of the Content-Type and Content-Encoding values and the body bytes as sent. */
+  /** Lowercase hex SHA-256 of the media type, the Content-Encoding and the body bytes as sent. */
   readonly requestHash: string
 }
 
@@ -161,13 +161,21 @@ function idempotencyKeyOf(header: string | string[] | undefined): string | null 
   return key
 }
 
+function headerText(value: string | string[] | undefined): string {
+  return Array.isArray(value) ? value.join(', ') : (value ?? '')
+}
+
 /** The request's Idempotency-Key with the hash of what was sent, or null without the header. */
 export function idempotentRequestOf(headers: RequestHeaders, rawBody: Buffer): IdempotentRequest | null {
   const key = idempotencyKeyOf(headers['idempotency-key'])
   if (key === null) return null
   const hash = createHash('sha256')
+  // Equivalent spellings of the same headers (case, `charset=utf-8`, `identity`) are one request.
+  const contentType = mediaTypeOf(headerText(headers['content-type']))
+  const encoding = headerText(headers['content-encoding']).trim().toLowerCase()
+  const headerValues = [contentType, encoding === 'identity' ? '' : encoding]
   // JSON text of the header values holds no raw newline, so headers and body bytes cannot run together.
-  hash.update(`${JSON.stringify([headers['content-type'] ?? '', headers['content-encoding'] ?? ''])}\n`)
+  hash.update(`${JSON.stringify(headerValues)}\n`)
   hash.update(rawBody)
   return { key, requestHash: hash.digest('hex') }
 }

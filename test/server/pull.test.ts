@@ -151,6 +151,11 @@ describe('GET /v3/audit-logs', () => {
     ],
     ['a cursor we did not make', async () => '/v3/audit-logs?page%5Bafter%5D=bm9wZQ'],
     ['a bad date', async () => '/v3/audit-logs?filter%5Bts%5D%5Bgte%5D=yesterday'],
+    [
+      'a window whose gte is after its lte',
+      async () =>
+        '/v3/audit-logs?filter%5Bts%5D%5Bgte%5D=2026-11-26T10:00:00Z&filter%5Bts%5D%5Blte%5D=2026-11-26T09:00:00Z',
+    ],
     ['page[size] 0', async () => '/v3/audit-logs?page%5Bsize%5D=0'],
     ['page[size] 1001', async () => '/v3/audit-logs?page%5Bsize%5D=1001'],
     ['an unknown type', async () => '/v3/audit-logs?filter%5Btype%5D=login'],

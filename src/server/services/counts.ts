@@ -4,23 +4,13 @@
 
 import type { CountInterval, CountsRequest, CountsResponse } from '../../contract/audit-logs.js'
 import type { BucketCount } from '../../store/store.js'
-import { formatUtcSeconds, parseRfc3339Ms } from '../../util/rfc3339.js'
-import { badRequest } from '../problem.js'
+import { formatUtcSeconds } from '../../util/rfc3339.js'
+import { checkTimeWindow, invalidQuery, queryTime } from './query-values.js'
 import type { Services } from './services.js'
 
 const MAX_BUCKETS = 10_000
 
 const BUCKET_MS: Readonly<Record<CountInterval, number>> = { '1m': 60_000, '1h': 3_600_000, '1d': 86_400_000 }
-
-function invalidQuery(field: string, reason: string, rule: 'is_date_time' | 'invalid') {
-  return badRequest([{ field, rule, reason, source: 'query' }], 'Invalid query parameters')
-}
-
-function timeBound(text: string, field: string): number {
-  const ms = parseRfc3339Ms(text)
-  if (ms === null) throw invalidQuery(field, 'must be an RFC 3339 timestamp', 'is_date_time')
-  return ms
-}
 
 /** The start of the bucket holding `ms`; epoch ms has no leap seconds, so these are UTC boundaries. */
 function bucketStartOf(ms: number, bucketMs: number): number {
@@ -38,9 +28,9 @@ function filledBuckets(firstMs: number, lastMs: number, bucketMs: number, stored
 }
 
 export async function countEvents(services: Services, orgId: string, query: CountsRequest): Promise<CountsResponse> {
-  const tsGte = timeBound(query['filter[ts][gte]'], 'filter[ts][gte]')
-  const tsLte = timeBound(query['filter[ts][lte]'], 'filter[ts][lte]')
-  if (tsGte > tsLte) throw invalidQuery('filter[ts][gte]', 'must not be after filter[ts][lte]', 'invalid')
+  const tsGte = queryTime(query['filter[ts][gte]'], 'filter[ts][gte]')
+  const tsLte = queryTime(query['filter[ts][lte]'], 'filter[ts][lte]')
+  checkTimeWindow(tsGte, tsLte)
   const bucketMs = BUCKET_MS[query.interval]
   const firstMs = bucketStartOf(tsGte, bucketMs)
   const lastMs = bucketStartOf(tsLte, bucketMs)

@@ -4,8 +4,8 @@
 
 import type { EventType } from '../../core/events.js'
 import type { EventQuery, StoredEvent } from '../../store/store.js'
-import { parseRfc3339Ms } from '../../util/rfc3339.js'
 import { ProblemError } from '../problem.js'
+import { checkTimeWindow, queryTime } from './query-values.js'
 import type { Services } from './services.js'
 
 export interface PullRequest {
@@ -70,18 +70,13 @@ function decodeCursor(text: string, direction: Direction): Cursor {
 }
 
 function timeBound(text: string | undefined, field: string): number | undefined {
-  if (text === undefined) return undefined
-  const ms = parseRfc3339Ms(text)
-  if (ms === null)
-    throw new ProblemError(400, 'Invalid query parameters', [
-      { field, rule: 'is_date_time', reason: 'must be an RFC 3339 timestamp', source: 'query' },
-    ])
-  return ms
+  return text === undefined ? undefined : queryTime(text, field)
 }
 
 function resolveFilters(query: PullRequest, nowMs: number, retentionMs: number): Filters {
   const lteMs = timeBound(query['filter[ts][lte]'], 'filter[ts][lte]') ?? nowMs
   const gteMs = timeBound(query['filter[ts][gte]'], 'filter[ts][gte]') ?? lteMs - retentionMs
+  checkTimeWindow(gteMs, lteMs)
   return { gteMs, lteMs, type: (query['filter[type]'] as EventType | undefined) ?? null }
 }
 

@@ -3,10 +3,9 @@
 
 import type { EventType } from '../../core/events.js'
 import type { LineFormat } from '../../core/extract.js'
-import type { Rule } from '../../core/problem-fields.js'
 import type { Store } from '../../store/store.js'
-import { parseRfc3339Ms } from '../../util/rfc3339.js'
-import { badRequest, ProblemError } from '../problem.js'
+import { ProblemError } from '../problem.js'
+import { invalidQuery, queryTime } from './query-values.js'
 
 /** The stream's query as the route schema has already shaped it. */
 export interface StreamQuery {
@@ -58,10 +57,6 @@ function headerSequence(header: string | string[] | undefined): number | null {
   return sequence
 }
 
-function invalidQuery(field: string, reason: string, rule: Rule): ProblemError {
-  return badRequest([{ field, rule, reason, source: 'query' }], 'Invalid query parameters')
-}
-
 function resumeOf(query: StreamQuery, header: string | string[] | undefined): StreamParams['resume'] {
   const fromHeader = headerSequence(header)
   if (fromHeader !== null) return { afterSequence: fromHeader, source: 'header' }
@@ -72,12 +67,8 @@ function resumeOf(query: StreamQuery, header: string | string[] | undefined): St
 }
 
 export function streamParamsOf(query: StreamQuery, lastEventIdHeader: string | string[] | undefined): StreamParams {
-  let tsGteMs: number | null = null
   const tsGte = query['filter[ts][gte]']
-  if (tsGte !== undefined) {
-    tsGteMs = parseRfc3339Ms(tsGte)
-    if (tsGteMs === null) throw invalidQuery('filter[ts][gte]', 'must be an RFC 3339 timestamp', 'is_date_time')
-  }
+  const tsGteMs = tsGte === undefined ? null : queryTime(tsGte, 'filter[ts][gte]')
   return {
     format: query.format ?? 'json',
     type: query['filter[type]'] ?? null,

@@ -2,8 +2,10 @@
 // receiver: the local window checks (exit 2), --dry-run's hourly counts (nothing started), 409 →
 // exit 5, --wait (exit 0 completed, 1 failed) and status --watch, each on and off a terminal and
 // with --json. Polls sleep through an injected timing that moves the test clock and settles the
-// replay worker, so no test waits 2 s.
+// replay worker, so no test waits 2 s. A scripted stand-in API plays a server that restarts.
 
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { PassThrough, Readable } from 'node:stream'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { run as runStart, type definition as startDefinition } from '../../src/cli/commands/replay/start.js'
@@ -126,12 +128,12 @@ function capture(isTTY: boolean): { stream: PassThrough & { isTTY: boolean }; te
 async function withTiming(
   command: 'start' | 'status',
   options: OptionsOf<typeof startDefinition> | OptionsOf<typeof statusDefinition>,
-  io: { tty?: boolean; json?: boolean } = {},
+  io: { tty?: boolean; json?: boolean; env?: Record<string, string> } = {},
 ): Promise<CliRun> {
   const stdout = capture(io.tty === true)
   const stderr = capture(io.tty === true)
   const ports = {
-    env,
+    env: io.env ?? env,
     stdin: Object.assign(Readable.from([]), { isTTY: true }),
     stdout: stdout.stream,
     stderr: stderr.stream,
@@ -409,5 +411,51 @@ describe('replay status --watch', () => {
     const run = await cli(['replay', 'status', '--watch'])
     expect(run.exitCode).toBe(0)
     expect(run.stdout).toMatch(/\tfailed\t0\t1\tbatch 1: HTTP 403 Forbidden\n$/)
+  })
+})
+
+describe('following a job while the server restarts', () => {
+  /** A stand-in API whose replay job answers are scripted: a body, or a status such as 503. */
+  async function scriptedApi(answers: Array<Record<string, unknown> | number>) {
+    const fake = createServer((_request, response) => {
+      const next = answers.length > 1 ? answers.shift() : answers[0]
+      if (typeof next === 'number') {
+        response.writeHead(next, { 'content-type': 'application/problem+json', 'retry-after': '0' })
+        response.end(JSON.stringify({ status: next, title: 'Service Unavailable', detail: 'restarting' }))
+      } else response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(next))
+    })
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`
+    return { env: { ...env, KONNECT_AUDIT_SERVER: url }, close: () => new Promise((resolve) => fake.close(resolve)) }
+  }
+  const job = (status: string, sent: number) => ({
+    start_at: '2026-11-26T08:00:00Z',
+    end_at: '2026-11-26T09:00:00Z',
+    status,
+    updated_at: '2026-11-26T09:00:00.000Z',
+    progress: { total: 10, sent },
+  })
+
+  it('keeps polling through 502 to 504 for up to a minute, warning once', async () => {
+    const api = await scriptedApi([job('running', 0), 503, 502, 504, 503, job('completed', 10)])
+    try {
+      const run = await withTiming('status', { args: [], watch: true }, { env: api.env })
+      expect(run.exitCode).toBe(0)
+      expect(run.stderr.match(/still following the job/g)).toHaveLength(1)
+      expect(run.stdout.split('\n').filter(Boolean).at(-1)).toMatch(/\tcompleted\t10\t10\t$/)
+    } finally {
+      await api.close()
+    }
+  })
+
+  it('gives up with exit 1 once the server has been away for a minute', async () => {
+    const api = await scriptedApi([job('running', 0), 503])
+    try {
+      const run = await withTiming('status', { args: [], watch: true }, { env: api.env })
+      expect(run.exitCode).toBe(1)
+      expect(run.stderr).toContain('HTTP 503')
+    } finally {
+      await api.close()
+    }
   })
 })

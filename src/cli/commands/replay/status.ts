@@ -5,6 +5,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { Chalk } from 'chalk'
 import type { ApiClient } from '../../../api/client.js'
+import { ApiError, NetworkError } from '../../../api/errors.js'
 import { relativeTime, writeFields, writeJson } from '../../../io/output.js'
 import type { OptionsOf } from '../../define-command.js'
 import { defineCommand } from '../../define-command.js'
@@ -148,7 +149,17 @@ export interface FollowOptions {
   readonly changeLines: boolean
 }
 
-/** Polls every 2 s from `job` until it is completed or failed (or there is none); returns the last state. */
+/** How long a follow keeps polling a server that cannot be reached or answers 502–504 (a restart). */
+const OUTAGE_TOLERANCE_MS = 60_000
+
+function isOutage(error: unknown): boolean {
+  return error instanceof NetworkError || (error instanceof ApiError && error.status >= 502 && error.status <= 504)
+}
+
+/**
+ * Polls every 2 s from `job` until it is completed or failed (or there is none); returns the last
+ * state. A server that restarts meanwhile does not end the wait: polls go on for up to a minute.
+ */
 export async function followJob(
   api: ApiClient,
   f: Factory,
@@ -159,6 +170,20 @@ export async function followJob(
   const bar = progressBar(f)
   let job = first
   let lastLine: string | null = null
+  let lostAtMs: number | null = null
+  const poll = async (): Promise<void> => {
+    try {
+      job = await fetchJob(api)
+      lostAtMs = null
+    } catch (error) {
+      if (!isOutage(error) || (lostAtMs !== null && timing.now() - lostAtMs >= OUTAGE_TOLERANCE_MS)) throw error
+      if (lostAtMs === null && !f.globals.quiet) {
+        bar.clear()
+        f.io.err(`Warning: ${(error as Error).message}; still following the job for up to a minute`)
+      }
+      lostAtMs ??= timing.now()
+    }
+  }
   try {
     for (;;) {
       bar.update(job)
@@ -169,7 +194,7 @@ export async function followJob(
       lastLine = shown
       if (TERMINAL.has(job.status)) return job
       await timing.sleep(POLL_INTERVAL_MS)
-      job = await fetchJob(api)
+      await poll()
     }
   } finally {
     bar.clear()

@@ -85,7 +85,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
       nowMs: clock.now(),
     })
     const signers = new SignerCache(store)
-    const services = await assembleServices(config, store, clock, signers, boot.defaultOrgId)
+    const services = await assembleServices(config, store, clock, signers, boot.defaultOrgId, lease)
     const { bus } = services
     const unsubscribes = [
       store.onEventsCommittedElsewhere((orgId, headSequence) => bus.announce(orgId, headSequence)),
@@ -165,6 +165,7 @@ async function assembleServices(
   clock: Clock,
   signers: SignerCache,
   defaultOrgId: string,
+  replica: LeaseSettings,
 ): Promise<Services> {
   let unattributedOrgId: string | null = defaultOrgId
   if (config.unattributedEventsOrg === 'none') unattributedOrgId = null
@@ -178,5 +179,5 @@ async function assembleServices(
   const writer = new EventWriter(store, bus, () => clock.now(), systemTimer.after)
   const audit = new SelfAudit(writer, signers)
   const orgs = new OrgCache(store)
-  return { config, store, clock, signers, orgs, bus, writer, defaultOrgId, unattributedOrgId, audit }
+  return { config, store, clock, signers, orgs, bus, writer, defaultOrgId, unattributedOrgId, audit, replica }
 }

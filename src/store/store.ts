@@ -357,6 +357,19 @@ export interface LeaseClaim {
   readonly leaseMs: number
 }
 
+/** A server asking to open one more live stream of an org (SPEC.md §5.1: at most `maxPerOrg`). */
+export interface StreamSlotClaim {
+  readonly orgId: string
+  /** The claiming server's replica id. */
+  readonly holder: string
+  /** The org's streams this server has open or is opening, this one not included. */
+  readonly openHere: number
+  readonly maxPerOrg: number
+  readonly nowMs: number
+  /** The server's count holds until nowMs + leaseMs unless recorded again. */
+  readonly leaseMs: number
+}
+
 export type StoreErrorKind = 'conflict' | 'not_found' | 'unavailable'
 
 /** The one error vocabulary of every adapter; anything else from a driver is a bug or an outage. */
@@ -538,6 +551,19 @@ export interface Store {
   claimLease(claim: LeaseClaim): Promise<boolean>
   /** Gives the lease up if this holder has it, so another replica may take it at once. */
   releaseLease(orgId: string, work: LeasedWork, holder: string): Promise<void>
+
+  /**
+   * True, and the holder's count set to openHere + 1, if the org's streams on every server (other
+   * holders while their lease holds, plus openHere) stay below maxPerOrg; false leaves all as it was.
+   */
+  claimStreamSlot(claim: StreamSlotClaim): Promise<boolean>
+  /** Sets the holder's stream counts per org and renews their lease (a heartbeat, and after a close). */
+  recordStreamCounts(
+    holder: string,
+    counts: ReadonlyArray<readonly [orgId: string, openStreams: number]>,
+    nowMs: number,
+    leaseMs: number,
+  ): Promise<void>
 
   /** Throws StoreError unavailable when the store cannot serve. */
   ping(): Promise<void>

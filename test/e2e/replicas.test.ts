@@ -196,6 +196,38 @@ describe.skipIf(SKIP_POSTGRES)('replicas on PostgreSQL', () => {
     }
   })
 
+  it('holds the limit of 32 live streams per org across replicas', { timeout: 30_000 }, async () => {
+    const url = await freshSchemaUrl()
+    const { replicas, token } = await startReplicas(2, url)
+    const [first, second] = replicas as [ServeProcess, ServeProcess]
+    const aborts: AbortController[] = []
+    const open = async (replica: ServeProcess) => {
+      const abort = new AbortController()
+      aborts.push(abort)
+      const response = await fetch(`${replica.url}/v3/audit-logs/stream`, {
+        headers: { authorization: `Bearer ${token}` },
+        signal: abort.signal,
+      })
+      return { status: response.status, close: () => abort.abort() }
+    }
+    try {
+      const streams = []
+      for (let i = 0; i < 32; i++) streams.push(await open(i % 2 === 0 ? first : second))
+      expect(streams.map((stream) => stream.status)).toEqual(streams.map(() => 200))
+      expect((await open(first)).status).toBe(429)
+      expect((await open(second)).status).toBe(429)
+      // A stream closed on one replica frees its slot for the other.
+      streams[0]?.close()
+      await waitFor(async () => {
+        const next = await open(second)
+        return next.status === 200
+      })
+    } finally {
+      for (const abort of aborts) abort.abort()
+      for (const replica of replicas) await replica.stop('SIGTERM')
+    }
+  })
+
   it('streams events ingested on one replica to a client of another, and signs with a key rotated on another', {
     timeout: 30_000,
   }, async () => {

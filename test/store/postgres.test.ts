@@ -80,6 +80,7 @@ describe.skipIf(SKIP_POSTGRES)('postgres', () => {
       expect(await raw(schema, 'SELECT version, name FROM schema_migrations ORDER BY version')).toEqual([
         { version: 1, name: '001_initial.sql' },
         { version: 2, name: '002_events_without_org_fk.sql' },
+        { version: 3, name: '003_stream_slots.sql' },
       ])
     })
 

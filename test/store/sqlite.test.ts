@@ -73,6 +73,7 @@ describe('sqlite store', () => {
       { version: 4, name: '004_delivery.sql' },
       { version: 5, name: '005_replay_jobs.sql' },
       { version: 6, name: '006_work_leases.sql' },
+      { version: 7, name: '007_stream_slots.sql' },
     ])
   })
 

@@ -1,7 +1,8 @@
-// Owns the open live streams of each server (SPEC.md §5.10): the per-org limit, wake-ups from the
-// bus with a polling fallback, paging from the store under back-pressure, heartbeats, ending a
-// stream whose token expires or is revoked (SPEC.md §5.3: revocation is immediate), and ending
-// every stream when the server closes. Events always come from the store, never from a wake-up.
+// Owns the open live streams of each server (SPEC.md §5.10): the per-org limit (kept in the store
+// across replicas), wake-ups from the bus with a polling fallback, paging from the store under
+// back-pressure, heartbeats, ending a stream whose token expires or is revoked (SPEC.md §5.3:
+// revocation is immediate), and ending every stream when the server closes. Events always come
+// from the store, never from a wake-up.
 
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { FastifyBaseLogger, FastifyReply } from 'fastify'
@@ -218,10 +219,16 @@ const SSE_HEADERS: OutgoingHttpHeaders = {
   connection: 'close',
 }
 
-/** The open streams of one server. */
+/**
+ * The open streams of one server. Each org's count is also kept in the store, renewed every third
+ * of the replica lease, so the per-org limit holds across replicas (a crashed one's lapses).
+ */
 export class LiveStreams {
   private readonly byOrg = new Map<string, Set<LiveStream>>()
+  /** Streams whose slot is being claimed in the store, per org. */
+  private readonly opening = new Map<string, number>()
   private timing: StreamTiming = DEFAULT_STREAM_TIMING
+  private stopHeartbeat: (() => void) | null = null
 
   constructor(private readonly services: Services) {}
 
@@ -235,9 +242,9 @@ export class LiveStreams {
   }
 
   /** Takes over the reply and starts streaming; a 429 problem when the org has all its streams open. */
-  open(reply: FastifyReply, plan: StreamPlan): void {
+  async open(reply: FastifyReply, plan: StreamPlan): Promise<void> {
     const { orgId } = plan
-    if (this.countFor(orgId) >= MAX_STREAMS_PER_ORG) {
+    if (!(await this.claimSlot(orgId))) {
       throw new ProblemError(
         429,
         `An org can have at most ${MAX_STREAMS_PER_ORG} live streams open; close one and try again`,
@@ -254,8 +261,10 @@ export class LiveStreams {
     const stream = new LiveStream(reply.raw, plan, this.services, reply.log, () => {
       streams.delete(stream)
       if (streams.size === 0) this.byOrg.delete(orgId)
+      this.recordCounts([orgId], reply.log)
     })
     streams.add(stream)
+    this.startHeartbeat(reply.log)
     stream.begin(headers, this.timing)
   }
 
@@ -267,6 +276,52 @@ export class LiveStreams {
   /** Ends every open stream; the server calls this before it closes (clients resume with Last-Event-ID). */
   endAll(): void {
     for (const streams of [...this.byOrg.values()]) for (const stream of [...streams]) stream.shutDown()
+    this.stopHeartbeat?.()
+    this.stopHeartbeat = null
+  }
+
+  /** Reserves a slot here, then in the store against every replica's streams of the org. */
+  private async claimSlot(orgId: string): Promise<boolean> {
+    const openHere = this.countFor(orgId) + (this.opening.get(orgId) ?? 0)
+    if (openHere >= MAX_STREAMS_PER_ORG) return false
+    this.opening.set(orgId, (this.opening.get(orgId) ?? 0) + 1)
+    try {
+      const { store, clock, replica } = this.services
+      const { holder, leaseMs } = replica
+      const claim = { orgId, holder, openHere, maxPerOrg: MAX_STREAMS_PER_ORG, nowMs: clock.now(), leaseMs }
+      return await store.claimStreamSlot(claim)
+    } finally {
+      const opening = (this.opening.get(orgId) ?? 1) - 1
+      if (opening === 0) this.opening.delete(orgId)
+      else this.opening.set(orgId, opening)
+    }
+  }
+
+  /** Writes this server's counts of the orgs to the store; a failure only delays the correction. */
+  private recordCounts(orgIds: readonly string[], log: FastifyBaseLogger): void {
+    const { store, clock, replica } = this.services
+    const counts = orgIds.map((orgId) => [orgId, this.countFor(orgId)] as const)
+    store.recordStreamCounts(replica.holder, counts, clock.now(), replica.leaseMs).catch((error: unknown) => {
+      log.warn({ err: error }, 'could not record the open live streams; the next heartbeat tries again')
+    })
+  }
+
+  /** Renews this server's counts every third of the lease while it has streams open. */
+  private startHeartbeat(log: FastifyBaseLogger): void {
+    if (this.stopHeartbeat !== null) return
+    const heartbeat = setInterval(
+      () => {
+        if (this.byOrg.size === 0) {
+          clearInterval(heartbeat)
+          this.stopHeartbeat = null
+          return
+        }
+        this.recordCounts([...this.byOrg.keys()], log)
+      },
+      Math.floor(this.services.replica.leaseMs / 3),
+    )
+    heartbeat.unref()
+    this.stopHeartbeat = () => clearInterval(heartbeat)
   }
 }
 

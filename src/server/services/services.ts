@@ -4,6 +4,7 @@ import type { Clock } from '../../core/clock.js'
 import type { Store } from '../../store/store.js'
 import type { SelfAudit } from '../auth/self-audit.js'
 import type { ServerConfig } from '../config.js'
+import type { LeaseSettings } from '../workers/work-lease.js'
 import type { EventBus } from './event-bus.js'
 import type { EventWriter } from './event-writer.js'
 import type { OrgCache } from './org-cache.js'
@@ -25,4 +26,6 @@ export interface Services {
   readonly defaultOrgId: string
   /** Where events of requests without an identifiable token go; null = operational log only. */
   readonly unattributedOrgId: string | null
+  /** Who this server is among replicas, and how long what it claims in the store lasts unrenewed. */
+  readonly replica: LeaseSettings
 }

@@ -40,6 +40,7 @@ import type {
   RevokeOutcome,
   Store,
   StoredEvent,
+  StreamSlotClaim,
   TokenRecord,
   WebhookTarget,
   WebhookTargetChange,
@@ -358,6 +359,28 @@ function destinationValues(d: DestinationRecord): unknown[] {
     d.createdAt,
     d.updatedAt,
   ]
+}
+
+async function recordStreamsIn(tx: Queryable, orgId: string, holder: string, openStreams: number, leaseUntil: number) {
+  await tx.rows(
+    `INSERT INTO stream_slots (org_id, holder, open_streams, lease_until) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (org_id, holder) DO UPDATE SET open_streams = excluded.open_streams, lease_until = excluded.lease_until`,
+    [orgId, holder, openStreams, leaseUntil],
+  )
+}
+
+/** Counts the org's streams on every replica under a per-org transaction lock, so two replicas never both take the last slot. */
+async function claimStreamSlotIn(tx: Queryable, claim: StreamSlotClaim): Promise<boolean> {
+  const { orgId, holder, openHere, maxPerOrg, nowMs, leaseMs } = claim
+  await tx.rows("SELECT pg_advisory_xact_lock(hashtext('konnect_audit.stream_slots'), hashtext($1))", [orgId])
+  const others = await tx.row<{ open: number }>(
+    `SELECT coalesce(sum(open_streams), 0)::bigint AS open FROM stream_slots
+     WHERE org_id = $1 AND holder <> $2 AND lease_until > $3`,
+    [orgId, holder, nowMs],
+  )
+  if ((others?.open ?? 0) + openHere >= maxPerOrg) return false
+  await recordStreamsIn(tx, orgId, holder, openHere + 1, nowMs + leaseMs)
+  return true
 }
 
 async function listDestinationsIn(db: Queryable, query: DestinationQuery): Promise<DestinationRecord[]> {
@@ -813,6 +836,12 @@ function createPostgresStore(database: Database, channel: string, optimisticAppe
           [orgId, work, holder, nowMs, nowMs + leaseMs],
         )
         return claimed > 0
+      }),
+    claimStreamSlot: (claim) => transaction((tx) => claimStreamSlotIn(tx, claim)),
+    recordStreamCounts: (holder, counts, nowMs, leaseMs) =>
+      transaction(async (tx) => {
+        for (const [orgId, openStreams] of counts)
+          await recordStreamsIn(tx, orgId, holder, openStreams, nowMs + leaseMs)
       }),
     releaseLease: (orgId, work, holder) =>
       use(async (db) => {

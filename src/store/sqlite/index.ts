@@ -51,6 +51,7 @@ import type {
   RevokeOutcome,
   Store,
   StoredEvent,
+  StreamSlotClaim,
   TokenRecord,
   WebhookChangeListener,
   WebhookStatus,
@@ -554,6 +555,17 @@ function prepareStatements(db: Database.Database) {
     releaseLease: db.prepare<{ orgId: string; work: LeasedWork; holder: string }>(
       'UPDATE work_leases SET lease_until = 0 WHERE org_id = @orgId AND work = @work AND holder = @holder',
     ),
+    otherHoldersStreams: db
+      .prepare<{ orgId: string; holder: string; nowMs: number }, number>(
+        `SELECT coalesce(sum(open_streams), 0) FROM stream_slots
+         WHERE org_id = @orgId AND holder <> @holder AND lease_until > @nowMs`,
+      )
+      .pluck(),
+    recordStreams: db.prepare<{ orgId: string; holder: string; openStreams: number; leaseUntil: number }>(
+      `INSERT INTO stream_slots (org_id, holder, open_streams, lease_until)
+       VALUES (@orgId, @holder, @openStreams, @leaseUntil)
+       ON CONFLICT (org_id, holder) DO UPDATE SET open_streams = excluded.open_streams, lease_until = excluded.lease_until`,
+    ),
     failReplayJob: db.prepare<ReplayJobKey & { nowMs: number; error: string }>(
       `UPDATE replay_jobs SET status = 'failed', error = @error, updated_at = @nowMs
        WHERE org_id = @orgId AND id = @id AND status IN ('accepted', 'pending', 'running')`,
@@ -851,6 +863,17 @@ function createSqliteStore(db: Database.Database, path: string): Store {
     updateDestinationIn(s, orgId, id, change, nowMs),
   )
   const deleteDestination = db.transaction((orgId: string, id: string) => deleteDestinationIn(s, orgId, id))
+  const claimStreamSlot = db.transaction((claim: StreamSlotClaim): boolean => {
+    const { orgId, holder, openHere, maxPerOrg, nowMs, leaseMs } = claim
+    if ((s.otherHoldersStreams.get({ orgId, holder, nowMs }) ?? 0) + openHere >= maxPerOrg) return false
+    s.recordStreams.run({ orgId, holder, openStreams: openHere + 1, leaseUntil: nowMs + leaseMs })
+    return true
+  })
+  const recordStreamCounts = db.transaction(
+    (holder: string, counts: ReadonlyArray<readonly [string, number]>, leaseUntil: number) => {
+      for (const [orgId, openStreams] of counts) s.recordStreams.run({ orgId, holder, openStreams, leaseUntil })
+    },
+  )
   // Not part of the group commit, which carries drafts only: the key check must share the append's transaction.
   const appendOnce = db.transaction(
     (orgId: string, nowMs: number, drafts: readonly EventDraft[], claim: IdempotencyClaim) =>
@@ -966,6 +989,9 @@ function createSqliteStore(db: Database.Database, path: string): Store {
     claimLease: async (claim) =>
       use(() => s.claimLease.run({ ...claim, leaseUntil: claim.nowMs + claim.leaseMs }).changes > 0),
     releaseLease: async (orgId, work, holder) => use(() => void s.releaseLease.run({ orgId, work, holder })),
+    claimStreamSlot: async (claim) => use(() => claimStreamSlot.immediate(claim)),
+    recordStreamCounts: async (holder, counts, nowMs, leaseMs) =>
+      use(() => recordStreamCounts.immediate(holder, counts, nowMs + leaseMs)),
 
     insertDestination: async (destination, maxPerOrg) => use(() => insertDestination.immediate(destination, maxPerOrg)),
     findDestination: async (orgId, id) => use(() => findDestinationIn(s, orgId, id)),

@@ -1492,6 +1492,50 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
       })
     })
 
+    describe('stream slots (the per-org stream limit across replicas)', () => {
+      const LEASE_MS = 30_000
+      const MAX = 3
+      const claim = (holder: string, openHere: number, nowMs = T0) =>
+        store.claimStreamSlot({ orgId: init.org.id, holder, openHere, maxPerOrg: MAX, nowMs, leaseMs: LEASE_MS })
+
+      it('counts every holder’s streams while its lease holds, and its own from what it says', async () => {
+        expect(await claim('replica-a', 0)).toBe(true)
+        expect(await claim('replica-a', 1)).toBe(true)
+        expect(await claim('replica-b', 0)).toBe(true)
+        expect(await claim('replica-b', 1)).toBe(false)
+        expect(await claim('replica-a', 2)).toBe(false)
+        // A holder's own row never counts against it: what it has open is openHere.
+        expect(await claim('replica-a', 0, T0 + 1)).toBe(true)
+      })
+
+      it('frees the slots of a holder that records fewer streams, or whose lease lapses', async () => {
+        expect(await claim('replica-a', 0)).toBe(true)
+        expect(await claim('replica-a', 1)).toBe(true)
+        expect(await claim('replica-a', 2)).toBe(true)
+        expect(await claim('replica-b', 0)).toBe(false)
+        await store.recordStreamCounts('replica-a', [[init.org.id, 1]], T0 + 1, LEASE_MS)
+        expect(await claim('replica-b', 0, T0 + 2)).toBe(true)
+        expect(await claim('replica-b', 1, T0 + 3)).toBe(true)
+        expect(await claim('replica-b', 2, T0 + 4)).toBe(false)
+        // replica-a stops renewing: its stream lapses with its lease.
+        expect(await claim('replica-b', 2, T0 + 1 + LEASE_MS)).toBe(true)
+      })
+
+      it('keeps each org’s count apart', async () => {
+        const other = newOrg('other')
+        await store.createOrg(other)
+        for (let open = 0; open < MAX; open++) expect(await claim('replica-a', open)).toBe(true)
+        const otherClaim = { orgId: other.org.id, holder: 'replica-b', openHere: 0, maxPerOrg: MAX, nowMs: T0 }
+        expect(await store.claimStreamSlot({ ...otherClaim, leaseMs: LEASE_MS })).toBe(true)
+      })
+
+      it('lets concurrent claims of many holders take no more than the limit', async () => {
+        const holders = Array.from({ length: 8 }, (_, i) => `replica-${i}`)
+        const outcomes = await Promise.all(holders.map((holder) => claim(holder, 0)))
+        expect(outcomes.filter(Boolean)).toHaveLength(MAX)
+      })
+    })
+
     describe('health', () => {
       it('pings while open and reports unavailable once closed', async () => {
         await expect(store.ping()).resolves.toBeUndefined()

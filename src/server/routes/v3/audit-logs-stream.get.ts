@@ -29,7 +29,7 @@ export const route = defineRoute({
     const { org, token } = authOf(request)
     const params = streamParamsOf(request.query as StreamQuery, request.headers['last-event-id'])
     const start = await streamStartOf(services.store, org.id, params)
-    liveStreamsOf(services).open(reply, { orgId: org.id, token, params, start })
+    await liveStreamsOf(services).open(reply, { orgId: org.id, token, params, start })
     return reply
   },
 })

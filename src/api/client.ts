@@ -1,9 +1,11 @@
-// Owns HTTP to the server (SPEC.md §9.1): undici with a 30 s timeout, only GETs retried (≤ 3, on
-// connection errors, 5xx and 429, Retry-After honoured up to 60 s), a User-Agent with the version,
-// problem+json turned into ApiError, and `--debug` lines that never show a secret.
+// Owns HTTP to the server (SPEC.md §9.1): undici with a 30 s timeout on the whole exchange, only
+// GETs retried (≤ 3, on connection errors, 5xx and 429, Retry-After honoured up to 60 s), a
+// User-Agent with the version, any answer but 2xx (a redirect too) turned into ApiError, and
+// `--debug` lines and messages that never show a secret.
 
 import type { Dispatcher } from 'undici'
 import { request } from 'undici'
+import { redactedUrl } from '../util/redact-url.js'
 import { VERSION } from '../util/version.js'
 import { ApiError, NetworkError, problemOf } from './errors.js'
 
@@ -32,6 +34,8 @@ export interface ApiClientOptions {
 
 const MAX_GET_RETRIES = 3
 const MAX_RETRY_AFTER_MS = 60_000
+/** More than any answer of the API (a pull page of 1000 lines of 16 KiB is 16 MiB). */
+const MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 export const USER_AGENT = `konnect-audit/${VERSION} (node ${process.versions.node}; ${process.platform})`
 
@@ -84,6 +88,16 @@ export class ApiClient {
       if (response.status >= 400) {
         throw new ApiError(response.status, problemOf(response.body), `HTTP ${response.status}`)
       }
+      if (response.status >= 300) {
+        // Redirects are never followed: a token must not travel to wherever the answer points.
+        const location = response.headers.location
+        const target = typeof location === 'string' ? ` to ${redactedUrl(location)}` : ''
+        throw new ApiError(
+          response.status,
+          null,
+          `the server answered with a redirect${target}; use that URL as --server`,
+        )
+      }
       return response
     }
   }
@@ -99,7 +113,11 @@ export class ApiClient {
       headers['content-type'] = 'application/json'
     }
     const timeoutMs = this.options.timeoutMs ?? 30_000
+    // One deadline for the whole exchange: undici's own timeouts restart with every byte.
+    const deadline = AbortSignal.timeout(timeoutMs)
+    const shownUrl = redactedUrl(url)
     let result: Dispatcher.ResponseData
+    let body: Buffer
     try {
       result = await request(url, {
         method: method as Dispatcher.HttpMethod,
@@ -107,18 +125,20 @@ export class ApiClient {
         ...(payload === undefined ? {} : { body: payload }),
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
+        signal: deadline,
         ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
       })
+      body = await readCapped(result.body)
     } catch (error) {
+      const reason = deadline.aborted ? `no complete answer within ${timeoutMs / 1000} s` : (error as Error).message
       this.options.debug?.(
-        `${method} ${url} -> failed after ${(performance.now() - started).toFixed(0)} ms: ${(error as Error).message}`,
+        `${method} ${shownUrl} -> failed after ${(performance.now() - started).toFixed(0)} ms: ${reason}`,
       )
-      throw new NetworkError(`cannot reach ${this.baseUrl}: ${(error as Error).message}`)
+      throw new NetworkError(`cannot reach ${redactedUrl(this.baseUrl)}: ${reason}`)
     }
-    const body = Buffer.from(await result.body.arrayBuffer())
     const trace = result.headers['konnect-audit-trace-id']
     this.options.debug?.(
-      `${method} ${url} -> ${result.statusCode} in ${(performance.now() - started).toFixed(0)} ms${trace ? `, trace ${trace}` : ''}`,
+      `${method} ${shownUrl} -> ${result.statusCode} in ${(performance.now() - started).toFixed(0)} ms${trace ? `, trace ${trace}` : ''}`,
     )
     return {
       status: result.statusCode,
@@ -127,4 +147,19 @@ export class ApiClient {
       json: <T>() => JSON.parse(body.toString('utf8')) as T,
     }
   }
+}
+
+/** The body, refused past MAX_RESPONSE_BYTES instead of growing without bound. */
+async function readCapped(body: Dispatcher.ResponseData['body']): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let bytes = 0
+  for await (const chunk of body) {
+    bytes += (chunk as Buffer).length
+    if (bytes > MAX_RESPONSE_BYTES) {
+      body.destroy()
+      throw new Error(`the answer is larger than ${MAX_RESPONSE_BYTES / 1024 / 1024} MiB`)
+    }
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks)
 }

@@ -3,6 +3,7 @@
 
 import { createReadStream } from 'node:fs'
 import { request } from 'undici'
+import { redactedUrl } from '../util/redact-url.js'
 import { CliError, UsageError } from './errors.js'
 import { isLoopbackUrl } from './loopback.js'
 import { parseServerUrl } from './server-url.js'
@@ -37,9 +38,9 @@ async function fetchJwks(url: URL, token: string | undefined): Promise<string> {
     })
     if (response.statusCode < 200 || response.statusCode > 299) {
       await response.body.dump()
-      throw new CliError(`fetching the JWKS from ${url} failed: HTTP ${response.statusCode}`)
+      throw new CliError(`fetching the JWKS from ${redactedUrl(url.href)} failed: HTTP ${response.statusCode}`)
     }
-    return await readCapped(response.body, `the JWKS at ${url}`)
+    return await readCapped(response.body, `the JWKS at ${redactedUrl(url.href)}`)
   } catch (error) {
     if (error instanceof CliError) throw error
     const reason = !(error instanceof Error)
@@ -47,7 +48,7 @@ async function fetchJwks(url: URL, token: string | undefined): Promise<string> {
       : error.name === 'TimeoutError'
         ? 'timed out after 30s'
         : error.message
-    throw new CliError(`fetching the JWKS from ${url} failed: ${reason}`)
+    throw new CliError(`fetching the JWKS from ${redactedUrl(url.href)} failed: ${reason}`)
   }
 }
 
@@ -92,7 +93,9 @@ export async function loadJwks(jwks: string | undefined, target: ServerTarget): 
   if (/^https?:\/\//i.test(jwks)) {
     const url = new URL(jwks)
     if (url.protocol === 'http:' && !isLoopbackUrl(url)) {
-      throw new UsageError(`--jwks ${jwks} uses http; use https (http is allowed only for loopback addresses)`)
+      throw new UsageError(
+        `--jwks ${redactedUrl(jwks)} uses http; use https (http is allowed only for loopback addresses)`,
+      )
     }
     return { text: await fetchJwks(url, undefined), source: 'url' }
   }

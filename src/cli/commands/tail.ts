@@ -11,6 +11,7 @@ import type { LineStatus } from '../../core/verify.js'
 import type { SseFrame, SseOpening } from '../../io/sse-client.js'
 import { openSse } from '../../io/sse-client.js'
 import { parseDurationMs } from '../../util/duration.js'
+import { redactedUrl } from '../../util/redact-url.js'
 import type { OptionsOf } from '../define-command.js'
 import { defineCommand } from '../define-command.js'
 import { CliError, UsageError, VerificationFailedError } from '../errors.js'
@@ -171,7 +172,7 @@ class Tail {
     if (this.f.globals.debug) {
       const status = opening.kind === 'stream' ? 200 : opening.status
       const resume = this.lastEventId === null ? '' : ` (Last-Event-ID ${this.lastEventId})`
-      this.f.io.err(`debug: GET ${this.connection.url}${resume} -> ${status}`)
+      this.f.io.err(`debug: GET ${redactedUrl(this.connection.url)}${resume} -> ${status}`)
     }
     return opening
   }

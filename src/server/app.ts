@@ -2,6 +2,7 @@
 // problems, audit events), problem+json for every error, 404/405 without events, and the routes
 // with their auth and access hooks.
 
+import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import Fastify from 'fastify'
@@ -25,6 +26,12 @@ import type { Services } from './services/services.js'
 import { validatorCompiler } from './validators.js'
 
 const ADMIN_BODY_LIMIT = 64 * 1024
+/**
+ * The longest a client may take to send a whole request, headers and body (5 MiB of ingest at
+ * 45 KB/s): a client trickling its body cannot hold a connection for ever. Streams are responses,
+ * so this never cuts one.
+ */
+export const REQUEST_TIMEOUT_MS = 120_000
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false }
 
@@ -45,6 +52,19 @@ function parseJsonStrictly(request: FastifyRequest, raw: Buffer): unknown {
     ])
   }
   return parsed
+}
+
+/**
+ * The certificate and key to serve TLS with. A key that is not the certificate's fails the start
+ * (Node would listen, then fail every handshake when their algorithms differ).
+ */
+function tlsFiles(tls: { readonly cert: string; readonly key: string }): { cert: Buffer; key: Buffer } {
+  const cert = readFileSync(tls.cert)
+  const key = readFileSync(tls.key)
+  if (!new X509Certificate(cert).checkPrivateKey(createPrivateKey(key))) {
+    throw new Error(`--tls-key ${tls.key} is not the private key of the certificate in --tls-cert ${tls.cert}`)
+  }
+  return { cert, key }
 }
 
 /** Matches a concrete path against route patterns, to tell 405 (known path) from 404. */
@@ -70,11 +90,10 @@ export async function buildApp(services: Services, log: LogDestination): Promise
     bodyLimit: ADMIN_BODY_LIMIT,
     exposeHeadRoutes: false,
     return503OnClosing: true,
+    requestTimeout: REQUEST_TIMEOUT_MS,
     clientErrorHandler: answerClientError,
     forceCloseConnections: 'idle',
-    ...(services.config.tls
-      ? { https: { cert: readFileSync(services.config.tls.cert), key: readFileSync(services.config.tls.key) } }
-      : {}),
+    ...(services.config.tls ? { https: tlsFiles(services.config.tls) } : {}),
   })
   app.setValidatorCompiler(validatorCompiler())
   app.decorateRequest('auth', null)

@@ -196,6 +196,11 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
       return sendProblem(request, reply, 400, 'Could not parse request body', UNPARSABLE)
     }
+    if (error.code === 'ECONNRESET' || error.code === 'ECONNABORTED') {
+      // The client left while its body was being read: nobody to answer, nothing went wrong here.
+      request.log.info({ err: error }, 'client went away before its request was read')
+      return sendProblem(request, reply, 400, 'The request body did not arrive whole', UNPARSABLE)
+    }
     if (error instanceof StoreError && error.kind === 'unavailable') {
       request.log.error({ err: error }, 'store unavailable')
       return sendProblem(request, reply, 503, 'The audit store is unavailable; try again shortly')

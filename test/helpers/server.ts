@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Clock } from '../../src/core/clock.js'
+import type { LogDestination } from '../../src/server/app.js'
 import type { ServeFlags } from '../../src/server/config.js'
 import { resolveServerConfig } from '../../src/server/config.js'
 import type { RunningServer } from '../../src/server/serve.js'
@@ -17,10 +18,15 @@ export interface TestServer extends RunningServer {
   request(path: string, init?: RequestInit & { token?: string | null }): Promise<Response>
 }
 
-export async function startTestServer(flags: ServeFlags = {}, clock?: Clock): Promise<TestServer> {
+/** `log` receives the server's pino log when a test reads it; none by default. */
+export async function startTestServer(
+  flags: ServeFlags = {},
+  clock?: Clock,
+  log: LogDestination = null,
+): Promise<TestServer> {
   const dataDir = flags.dataDir ?? tempDir('ka-server-').path('data')
   const config = resolveServerConfig({ listen: '127.0.0.1:0', logLevel: 'silent', ...flags, dataDir }, {})
-  const server = await startServer(config, { log: null, ...(clock ? { clock } : {}) })
+  const server = await startServer(config, { log, ...(clock ? { clock } : {}) })
   const adminToken = config.bootstrapToken ?? readFileSync(join(dataDir, 'initial-admin-token'), 'utf8').trim()
   const request = (path: string, init: RequestInit & { token?: string | null } = {}) => {
     const { token = adminToken, headers, ...rest } = init

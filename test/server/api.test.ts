@@ -1,7 +1,9 @@
 import { connect } from 'node:net'
+import { PassThrough } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readJwks } from '../../src/core/jwks.js'
 import { LineVerifier } from '../../src/core/verify.js'
+import { REQUEST_TIMEOUT_MS } from '../../src/server/app.js'
 import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
 import { eventsOfTrace, storedEvents } from '../helpers/stored-events.js'
@@ -347,6 +349,38 @@ describe('bad requests get problem+json and store nothing but their own audit ev
     expect(head).toMatch(/\r\nContent-Type: application\/problem\+json\r\n/)
     const traceId = /\r\nKonnect-Audit-Trace-Id: (\d+)\r\n/.exec(head)?.[1]
     expect(JSON.parse(body)).toMatchObject({ status: 400, title: 'Bad Request', instance: `kong:trace:${traceId}` })
+  })
+
+  it('logs a client that leaves mid-body as gone, not as an error of the server', async () => {
+    const log = new PassThrough()
+    let text = ''
+    log.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8')
+    })
+    const logged = await startTestServer({}, undefined, { level: 'info', stream: log })
+    try {
+      const { port } = new URL(logged.url)
+      const socket = connect(Number(port), '127.0.0.1')
+      await new Promise((resolve) => socket.once('connect', resolve))
+      socket.write(
+        `POST /v1/tokens HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${logged.adminToken}\r\n` +
+          'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":',
+      )
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      socket.destroy()
+      for (let round = 0; round < 100 && !text.includes('client went away'); round++) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      expect(text).toContain('client went away before its request was read')
+      expect(text).not.toContain('"level":50')
+    } finally {
+      await logged.close()
+    }
+  })
+
+  it('gives a client at most two minutes to send a whole request', () => {
+    expect(server.app.server.requestTimeout).toBe(REQUEST_TIMEOUT_MS)
+    expect(REQUEST_TIMEOUT_MS).toBe(120_000)
   })
 
   it('404 for an unknown path and 405 for a wrong method, without events', async () => {

@@ -1,11 +1,14 @@
 // `serve --tls-cert F --tls-key F` (SPEC.md §5.1, §9.6): both flags name PEM files, and the
 // server then speaks HTTPS only. A self-signed certificate for 127.0.0.1 is made with openssl.
 
+import { generateKeyPairSync } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
 import { Agent, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { selfSignedCertificate } from '../helpers/certificate.js'
 import type { TestServer } from '../helpers/server.js'
 import { startTestServer } from '../helpers/server.js'
+import { tempDir } from '../helpers/temp-files.js'
 
 const FLAGS_ARE_FILES =
   'serve --tls-cert/--tls-key name PEM files (SPEC.md §9.6): the server must read them and give Fastify ' +
@@ -61,5 +64,20 @@ describe('serve with --tls-cert and --tls-key', () => {
   it('does not answer a client that does not trust its certificate', async () => {
     const { url } = runningServer()
     await expect(fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5000) })).rejects.toThrow()
+  })
+
+  it('refuses to start with a key that is not the certificate’s, of another algorithm too', async () => {
+    const { certPath } = selfSignedCertificate('/CN=localhost', 'IP:127.0.0.1')
+    const rsaKey = tempDir('ka-rsa-').path('rsa.pem')
+    writeFileSync(
+      rsaKey,
+      generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    )
+    const other = selfSignedCertificate('/CN=other', 'IP:127.0.0.1')
+    for (const keyPath of [rsaKey, other.keyPath]) {
+      await expect(startTestServer({ tlsCert: certPath, tlsKey: keyPath })).rejects.toThrow(
+        `--tls-key ${keyPath} is not the private key of the certificate in --tls-cert ${certPath}`,
+      )
+    }
   })
 })

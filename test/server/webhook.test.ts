@@ -292,6 +292,13 @@ describe('a bad PATCH stores nothing (SPEC.md §5.1)', () => {
     ['IPv6 loopback', { endpoint: 'https://[::1]/x' }, 'endpoint', 'invalid', 'address ::1 is not allowed'],
     ['private', { endpoint: 'https://10.1.2.3/x' }, 'endpoint', 'invalid', 'address 10.1.2.3 is not allowed'],
     [
+      'IPv4-mapped private',
+      { endpoint: 'https://[::ffff:10.0.0.1]/x' },
+      'endpoint',
+      'invalid',
+      'address ::ffff:10.0.0.1 is not allowed',
+    ],
+    [
       'metadata',
       { endpoint: 'https://169.254.169.254/x' },
       'endpoint',

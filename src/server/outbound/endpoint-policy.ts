@@ -171,8 +171,18 @@ export function isAddressAllowed(ip: string, options: EndpointPolicyOptions): bo
 }
 
 /** The `endpoint` 400 reason of SPEC.md §5.5, also the message of a refused attempt. */
+const IPV4_MAPPED_HEX = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i
+
+/** An IPv4-mapped address in the mixed notation RFC 5952 §5 recommends (`::ffff:10.0.0.1`). */
+function displayedAddress(ip: string): string {
+  const mapped = IPV4_MAPPED_HEX.exec(ip)
+  if (mapped === null) return ip
+  const [high, low] = [Number.parseInt(mapped[1] as string, 16), Number.parseInt(mapped[2] as string, 16)]
+  return `::ffff:${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`
+}
+
 export function addressNotAllowedReason(ip: string): string {
-  return `address ${ip} is not allowed`
+  return `address ${displayedAddress(ip)} is not allowed`
 }
 
 /** One refused address fails the whole set; it is never narrowed to the allowed ones (SPEC.md §6.6). */

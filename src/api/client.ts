@@ -74,7 +74,7 @@ export class ApiClient {
       try {
         response = await this.attempt(method, path, options)
       } catch (error) {
-        if (error instanceof NetworkError && attempt < retries) {
+        if (error instanceof NetworkError && error.retryable && attempt < retries) {
           await this.sleep(retryAfterMs(undefined, attempt))
           continue
         }
@@ -134,7 +134,7 @@ export class ApiClient {
       this.options.debug?.(
         `${method} ${shownUrl} -> failed after ${(performance.now() - started).toFixed(0)} ms: ${reason}`,
       )
-      throw new NetworkError(`cannot reach ${redactedUrl(this.baseUrl)}: ${reason}`)
+      throw new NetworkError(`cannot reach ${redactedUrl(this.baseUrl)}: ${reason}`, !isCertificateError(error))
     }
     const trace = result.headers['konnect-audit-trace-id']
     this.options.debug?.(
@@ -147,6 +147,12 @@ export class ApiClient {
       json: <T>() => JSON.parse(body.toString('utf8')) as T,
     }
   }
+}
+
+/** A server certificate that does not verify: the same answer on every try. */
+function isCertificateError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code)
 }
 
 /** The body, refused past MAX_RESPONSE_BYTES instead of growing without bound. */

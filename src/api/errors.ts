@@ -24,6 +24,14 @@ export class ApiError extends Error {
 /** A request that never got an HTTP answer (DNS, connection, TLS, timeout). */
 export class NetworkError extends Error {
   override readonly name = 'NetworkError'
+
+  /** `retryable` false: trying again cannot help (a certificate that does not verify). */
+  constructor(
+    message: string,
+    readonly retryable = true,
+  ) {
+    super(message)
+  }
 }
 
 /** The problem+json body of an error response, or null when the body is something else. */

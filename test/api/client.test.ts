@@ -4,10 +4,12 @@
 
 import type { Server, ServerResponse } from 'node:http'
 import { createServer } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ApiClient } from '../../src/api/client.js'
 import { ApiError, NetworkError } from '../../src/api/errors.js'
+import { selfSignedCertificate } from '../helpers/certificate.js'
 
 let server: Server | null = null
 afterEach(async () => {
@@ -51,6 +53,30 @@ describe('ApiClient', () => {
       'the server answered with a redirect to https://***@elsewhere.example/v1/whoami; use that URL as --server',
     )
     expect(requests).toBe(1)
+  })
+
+  it('does not retry a GET whose server certificate does not verify', async () => {
+    const { cert, key } = selfSignedCertificate('/CN=localhost', 'IP:127.0.0.1')
+    const tls = createHttpsServer({ cert, key }, (_request, response) => response.end('{}'))
+    let connections = 0
+    tls.on('connection', () => connections++)
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (tls.address() as AddressInfo).port
+      const sleeps: number[] = []
+      const client = new ApiClient({
+        baseUrl: `https://127.0.0.1:${port}`,
+        token: null,
+        sleep: async (ms) => void sleeps.push(ms),
+      })
+      const failure = await client.send('GET', '/v1/keys').catch((error: unknown) => error)
+      expect(failure).toBeInstanceOf(NetworkError)
+      expect((failure as Error).message).toContain('self-signed certificate')
+      expect({ connections, sleeps }).toEqual({ connections: 1, sleeps: [] })
+    } finally {
+      tls.closeAllConnections()
+      await new Promise((resolve) => tls.close(resolve))
+    }
   })
 
   it('keeps the credentials of the server URL out of --debug lines and messages', async () => {

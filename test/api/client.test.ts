@@ -1,6 +1,6 @@
 // Tests the CLI's HTTP client against loopback stand-ins: one deadline for the whole exchange (a
-// server that trickles its body cannot hold a command), redirects refused as errors, and --debug
-// lines and messages without the URL's credentials.
+// server that trickles its body cannot hold a command), redirects refused as errors, no retry of
+// a certificate that does not verify, and --debug lines and messages without URL credentials.
 
 import type { Server, ServerResponse } from 'node:http'
 import { createServer } from 'node:http'

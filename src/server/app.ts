@@ -67,6 +67,36 @@ function tlsFiles(tls: { readonly cert: string; readonly key: string }): { cert:
   return { cert, key }
 }
 
+/**
+ * A POST without a body is accepted whatever its Content-Type says (SPEC.md §5.1); a body of a
+ * type the scope has no parser for is refused.
+ */
+function acceptBodilessRequests(scope: FastifyInstance): void {
+  scope.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+    if ((body as Buffer).length === 0) done(null, undefined)
+    else {
+      const type = mediaTypeOf(request.headers['content-type'])
+      done(new ProblemError(415, `Unsupported Content-Type ${type}; send application/json`), undefined)
+    }
+  })
+}
+
+/** A route that takes no body refuses one with members (`{}` or none is fine), rather than ignore it. */
+async function refuseBody(request: FastifyRequest): Promise<void> {
+  const { body } = request
+  if (body === undefined || (isPlainObject(body) && Object.keys(body).length === 0)) return
+  const members = isPlainObject(body) ? Object.keys(body) : []
+  throw badRequest(
+    members.length > 0
+      ? members.map((field) => ({ field, rule: 'unknown_property', reason: 'is not a known property', source: 'body' }))
+      : [{ field: 'body', rule: 'type', reason: 'must be empty or {}: this request takes no body', source: 'body' }],
+  )
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
 /** Matches a concrete path against route patterns, to tell 405 (known path) from 404. */
 function methodsByPath(definitions: readonly RouteDefinition[]): (path: string) => string[] {
   const patterns = definitions.map((route) => ({
@@ -107,19 +137,7 @@ export async function buildApp(services: Services, log: LogDestination): Promise
       done(error as Error, undefined)
     }
   })
-  // A POST without a body is accepted whatever its Content-Type says (SPEC.md §5.1); a body of any
-  // other type is refused.
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
-    if ((body as Buffer).length === 0) done(null, undefined)
-    else
-      done(
-        new ProblemError(
-          415,
-          `Unsupported Content-Type ${mediaTypeOf(request.headers['content-type'])}; send application/json`,
-        ),
-        undefined,
-      )
-  })
+  acceptBodilessRequests(app)
   app.addHook('onRequest', async (request, reply) => {
     reply.header('konnect-audit-trace-id', String(request.id))
   })
@@ -135,6 +153,7 @@ export async function buildApp(services: Services, log: LogDestination): Promise
       // A query parameter no route declares is a 400: a typo must never widen a result (SPEC.md §5.1).
       schema: { querystring: NO_QUERY, ...route.schema },
       onRequest: route.permission ? [protectHook(route.permission, services, trusted)] : [],
+      preValidation: MUTATING.has(route.method) && !route.schema?.body && !route.rawBody ? [refuseBody] : [],
       onResponse: route.permission && MUTATING.has(route.method) ? [accessHook(services)] : [],
       handler: (request, reply) => route.handler(request, reply, services),
     })
@@ -147,6 +166,7 @@ export async function buildApp(services: Services, log: LogDestination): Promise
     // Raw-body routes live in their own scope, so their parser applies to them alone.
     app.register(async (scope) => {
       scope.removeAllContentTypeParsers()
+      acceptBodilessRequests(scope)
       scope.addContentTypeParser(
         [...raw.contentTypes],
         { parseAs: 'buffer', bodyLimit: raw.limitBytes },

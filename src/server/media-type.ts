@@ -12,13 +12,20 @@ export function mediaTypeOf(contentType: string | undefined): string {
 export function requireUtf8Charset(contentType: string | undefined): void {
   for (const parameter of (contentType ?? '').split(';').slice(1)) {
     const [name = '', value = ''] = parameter.split('=').map((part) => part.trim().toLowerCase())
-    if (name === 'charset' && value.replace(/^"|"$/g, '') !== 'utf-8') {
+    const charset = value.replace(/^"|"$/g, '')
+    if (name === 'charset' && charset !== 'utf-8' && charset !== 'utf8') {
       throw new ProblemError(415, `charset ${value} is not supported; send UTF-8`)
     }
   }
 }
 
-/** True if the Accept header lists `mediaType` (case-insensitive). */
-export function accepts(accept: string | undefined, mediaType: string): boolean {
-  return (accept ?? '').split(',').some((entry) => mediaTypeOf(entry) === mediaType)
+/** The quality an Accept header gives `mediaType` when it names it (RFC 9110 §12.5.1), else 0. */
+export function qualityOf(accept: string | undefined, mediaType: string): number {
+  let quality = 0
+  for (const entry of (accept ?? '').split(',')) {
+    if (mediaTypeOf(entry) !== mediaType) continue
+    const q = /;\s*q\s*=\s*([0-9.]+)/i.exec(entry)?.[1]
+    quality = Math.max(quality, q === undefined ? 1 : Number(q) || 0)
+  }
+  return quality
 }

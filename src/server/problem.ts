@@ -15,6 +15,7 @@ const TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Resource Conflict',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
@@ -218,10 +219,15 @@ export function registerProblemHandlers(app: FastifyInstance): void {
 export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || !socket.writable) return
   const traceId = String(drawTraceId())
-  const body = JSON.stringify(problemBody(400, traceId, 'The request is not valid HTTP/1.1'))
+  // Node reports a request not received in time (the server's requestTimeout) here too.
+  const [status, statusLine, detail] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, '408 Request Timeout', 'The request did not arrive in time']
+      : [400, '400 Bad Request', 'The request is not valid HTTP/1.1']
+  const body = JSON.stringify(problemBody(status, traceId, detail))
   socket.end(
     [
-      'HTTP/1.1 400 Bad Request',
+      `HTTP/1.1 ${statusLine}`,
       'Content-Type: application/problem+json',
       `Content-Length: ${Buffer.byteLength(body)}`,
       `Konnect-Audit-Trace-Id: ${traceId}`,

@@ -15,8 +15,8 @@ function compilerWith(coerceTypes: boolean): Ajv {
   )
 }
 
-/** Digits as an integer is written: Ajv's coercion would also take `0x10`, `1e2`, `+5` and ` 5`. */
-const DECIMAL_INTEGER = /^-?(0|[1-9][0-9]*)$/
+/** Decimal digits, as an integer is written: Ajv's coercion would also take `0x10`, `1e2`, `+5`, ` 5`. */
+const DECIMAL_INTEGER = /^-?[0-9]+$/
 
 interface ObjectSchema {
   readonly properties?: Record<string, { readonly type?: unknown }>

@@ -73,6 +73,8 @@ describe('CLI root', () => {
       'KONNECT_AUDIT_SERVER',
     ],
     ['a server that is no URL for verify', ['verify', '-', '--server', 'bogus'], {}, 'the server setting'],
+    ['a server URL with a query', ['whoami', '--server', 'http://127.0.0.1:8080/?x=1'], {}, '--server'],
+    ['a server URL with a fragment', ['whoami', '--server', 'http://127.0.0.1:8080/#top'], {}, '--server'],
   ])('exits 2 for %s, naming where it came from', async (_, argv, env, from) => {
     const run = await runCli(argv, { env: { KONNECT_AUDIT_TOKEN: `kat_${'A'.repeat(43)}`, ...env }, stdin: '' })
     expect(run.exitCode).toBe(2)

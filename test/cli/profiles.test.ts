@@ -107,9 +107,12 @@ describe('login, whoami, logout and profiles', () => {
     expect(list.stdout).toBe(`\taud\t${server.url}\tyes\n*\tdefault\t${server.url}\tyes\n`)
     expect(list.stderr).toMatch(/^Config: \/.+\.json\n$/)
     expect((await runCli(['profile', 'remove', 'aud'], { env: env() })).exitCode).toBe(2)
+    expect((await runCli(['profile', 'use', 'aud'], { env: env() })).exitCode).toBe(0)
     const removed = await runCli(['profile', 'remove', 'aud', '--yes', '--json'], { env: env() })
     expect(removed.exitCode).toBe(0)
     expect(JSON.parse(removed.stdout)).toEqual({ profile: 'aud', removed: true })
+    // The current profile gone, commands use `default`, and the list says so.
+    expect((await runCli(['profile', 'list'], { env: env() })).stdout).toBe(`*\tdefault\t${server.url}\tyes\n`)
     const loggedOut = await runCli(['logout', '--json'], { env: env() })
     expect(loggedOut.exitCode).toBe(0)
     expect(JSON.parse(loggedOut.stdout)).toEqual({ profile: 'default', token_removed: true })

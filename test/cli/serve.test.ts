@@ -156,6 +156,10 @@ describe('operator subcommands', () => {
     const tokens = await jsonOf(await fetch(`${url}/v1/tokens`, { headers: { authorization: `Bearer ${orgToken}` } }))
     expect(tokens.data.map((listed: { name: string }) => listed.name)).toEqual(['initial-admin', 'bg', 'bg2'])
 
+    const nowhere = await runCli([...again, '--out', tmp.path('no-such-dir/bg3.token')])
+    expect(nowhere.exitCode).toBe(1)
+    expect(nowhere.stderr).toMatch(/^Error: cannot write the token file: ENOENT/)
+
     const missingFlag = await runCli(['serve', 'token', 'create', '--org', orgId, '--data-dir', dataDir])
     expect(missingFlag.exitCode).toBe(2)
     server.signal('SIGTERM')

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readJwks } from '../../src/core/jwks.js'
 import { LineVerifier } from '../../src/core/verify.js'
 import { REQUEST_TIMEOUT_MS } from '../../src/server/app.js'
+import { answerClientError } from '../../src/server/problem.js'
 import type { TestServer } from '../helpers/server.js'
 import { jsonBody, jsonOf, startTestServer } from '../helpers/server.js'
 import { eventsOfTrace, storedEvents } from '../helpers/stored-events.js'
@@ -213,6 +214,15 @@ describe('tokens and keys', () => {
     expect(backward).toEqual(forward.slice(0, -1).map((page) => page.ids))
     const both = await server.request(`${forward[1]?.previous}&page%5Bafter%5D=x`)
     expect(both.status).toBe(400)
+    // A cursor this list did not make (another list's, a forged one) is a 400, not an empty page.
+    const foreign = [{ created_at: 0, id: all[0] }, { id: all[0] }, { token: 'x' }].map((cursor) =>
+      Buffer.from(JSON.stringify(cursor)).toString('base64url'),
+    )
+    for (const cursor of foreign) {
+      const response = await server.request(`/v1/tokens?page%5Bafter%5D=${cursor}`)
+      expect(response.status).toBe(400)
+      expect((await jsonOf(response)).detail).toBe('Invalid page cursor')
+    }
   })
 
   it('records when a token was last used, at most once a minute', async () => {
@@ -319,13 +329,15 @@ describe('bad requests get problem+json and store nothing but their own audit ev
   })
 
   it('accepts a body that declares UTF-8, and a POST without a body whatever its Content-Type', async () => {
-    const utf8 = await server.request('/v1/tokens', {
-      method: 'POST',
-      body: JSON.stringify({ name: 'ü-charset', role: 'auditor' }),
-      headers: { 'content-type': 'Application/JSON; Charset="UTF-8"' },
-    })
-    expect(utf8.status).toBe(201)
-    expect((await jsonOf(utf8)).name).toBe('ü-charset')
+    for (const contentType of ['Application/JSON; Charset="UTF-8"', 'application/json; charset=utf8']) {
+      const utf8 = await server.request('/v1/tokens', {
+        method: 'POST',
+        body: JSON.stringify({ name: 'ü-charset', role: 'auditor' }),
+        headers: { 'content-type': contentType },
+      })
+      expect(utf8.status).toBe(201)
+      expect((await jsonOf(utf8)).name).toBe('ü-charset')
+    }
     const rotate = await server.request('/v1/keys/rotate', {
       method: 'POST',
       headers: { 'content-type': 'text/plain' },
@@ -349,6 +361,17 @@ describe('bad requests get problem+json and store nothing but their own audit ev
     expect(head).toMatch(/\r\nContent-Type: application\/problem\+json\r\n/)
     const traceId = /\r\nKonnect-Audit-Trace-Id: (\d+)\r\n/.exec(head)?.[1]
     expect(JSON.parse(body)).toMatchObject({ status: 400, title: 'Bad Request', instance: `kong:trace:${traceId}` })
+  })
+
+  it('answers 408 when Node reports a request that did not arrive in time', async () => {
+    const socket = new PassThrough()
+    const written: Buffer[] = []
+    socket.on('data', (chunk: Buffer) => written.push(chunk))
+    answerClientError(Object.assign(new Error('timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), socket)
+    await new Promise((resolve) => socket.on('finish', resolve))
+    const [head = '', body = ''] = Buffer.concat(written).toString('utf8').split('\r\n\r\n')
+    expect(head).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/)
+    expect(JSON.parse(body)).toMatchObject({ status: 408, title: 'Request Timeout' })
   })
 
   it('logs a client that leaves mid-body as gone, not as an error of the server', async () => {
@@ -381,6 +404,22 @@ describe('bad requests get problem+json and store nothing but their own audit ev
   it('gives a client at most two minutes to send a whole request', () => {
     expect(server.app.server.requestTimeout).toBe(REQUEST_TIMEOUT_MS)
     expect(REQUEST_TIMEOUT_MS).toBe(120_000)
+  })
+
+  it('refuses a body with members on a request that takes none, rather than ignore it', async () => {
+    const rotate = (body: string) =>
+      server.request('/v1/keys/rotate', { method: 'POST', body, headers: { 'content-type': 'application/json' } })
+    const withMember = await rotate('{"foo":1}')
+    expect(withMember.status).toBe(400)
+    expect((await jsonOf(withMember)).invalid_parameters).toEqual([
+      { field: 'foo', rule: 'unknown_property', reason: 'is not a known property', source: 'body' },
+    ])
+    expect((await rotate('[1,2]')).status).toBe(400)
+    expect((await rotate('null')).status).toBe(400)
+    expect((await rotate('{}')).status).toBe(201)
+    const created = await createToken('auditor')
+    const revoke = await server.request(`/v1/tokens/${created.id}`, { method: 'DELETE', ...jsonBody({ x: 1 }) })
+    expect(revoke.status).toBe(400)
   })
 
   it('404 for an unknown path and 405 for a wrong method, without events', async () => {

@@ -183,6 +183,17 @@ describe('POST /v1/audit-events', () => {
     ).toEqual([])
   })
 
+  it.each([[{}], [{ 'content-type': 'text/plain' }], [{ 'content-type': 'application/json' }]])(
+    'answers a request without a body as holding no events (%j)',
+    async (headers) => {
+      const response = await server.request('/v1/audit-events', { method: 'POST', token: ingestToken, headers })
+      expect(response.status).toBe(400)
+      expect((await jsonOf(response)).invalid_parameters).toEqual([
+        expect.objectContaining({ field: 'body', rule: 'min_items' }),
+      ])
+    },
+  )
+
   it('refuses Content-Encoding on JSON admin routes with 415', async () => {
     const response = await server.request('/v1/tokens', {
       method: 'POST',

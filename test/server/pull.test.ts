@@ -75,9 +75,19 @@ describe('GET /v3/audit-logs', () => {
   })
 
   it('answers NDJSON to an Accept that names it in any case, among other types', async () => {
-    const response = await pull('?page%5Bsize%5D=2', 'text/html, Application/X-NDJSON;q=0.9')
+    const response = await pull('?page%5Bsize%5D=02', 'text/html, Application/X-NDJSON;q=0.9')
     expect(response.headers.get('content-type')).toBe('application/x-ndjson; charset=utf-8')
     expect(await lines(response)).toHaveLength(2)
+  })
+
+  it.each([
+    ['application/x-ndjson;q=0', 'application/json; charset=utf-8'],
+    ['application/json, application/x-ndjson;q=0.5', 'application/json; charset=utf-8'],
+    ['application/json;q=0.5, application/x-ndjson', 'application/x-ndjson; charset=utf-8'],
+  ])('weighs Accept %s by quality: %s', async (accept, type) => {
+    const response = await pull('?page%5Bsize%5D=1', accept)
+    expect(response.headers.get('content-type')).toBe(type)
+    await response.text()
   })
 
   it('splices lines into the JSON page so 64-bit trace ids survive', async () => {
@@ -166,7 +176,7 @@ describe('GET /v3/audit-logs', () => {
     expect((await jsonOf(response)).invalid_parameters[0].source).toBe('query')
   })
 
-  it.each(['0x10', '1e2', '%2B5', '%205', '05', '5.0'])(
+  it.each(['0x10', '1e2', '%2B5', '%205', '5.0', ''])(
     '400 is_integer for page[size]=%s, which Ajv alone would coerce',
     async (size) => {
       const response = await server.request(`/v3/audit-logs?page%5Bsize%5D=${size}`, { token: auditor })

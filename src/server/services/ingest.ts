@@ -77,7 +77,13 @@ function jsonArrayItems(text: string): ParsedItem[] {
 export function parseItems(body: Buffer, contentType: string | undefined): ParsedItem[] {
   requireUtf8Charset(contentType)
   const text = decodeUtf8Body(body)
-  const items = mediaTypeOf(contentType) === 'application/x-ndjson' ? ndjsonItems(text) : jsonArrayItems(text)
+  // No body at all holds no events, whatever its Content-Type claims.
+  const items =
+    text.trim() === ''
+      ? []
+      : mediaTypeOf(contentType) === 'application/x-ndjson'
+        ? ndjsonItems(text)
+        : jsonArrayItems(text)
   if (items.length === 0) {
     throw badRequest([
       { field: 'body', rule: 'min_items', reason: 'must hold at least 1 event', minimum: 1, source: 'body' },

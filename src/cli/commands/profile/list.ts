@@ -31,7 +31,8 @@ const COLUMNS: Column<ProfileRow>[] = [
 
 export async function run(_options: OptionsOf<typeof definition>, f: Factory): Promise<void> {
   const profiles = await f.profiles()
-  const current = profiles.currentName()
+  // With none chosen (the current one removed, say) commands use `default` (SPEC.md §9.1).
+  const current = profiles.currentName() || 'default'
   const rows: ProfileRow[] = profiles.list().map(([name, profile]) => ({
     name,
     server: profile.server ?? null,

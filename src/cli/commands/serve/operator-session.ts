@@ -30,6 +30,8 @@ export async function withOperatorSession<T>(
     return await work(session, operator)
   } catch (error) {
     if (error instanceof operator.SecretFileExistsError) throw new UsageError(error.message)
+    if (error instanceof Error && 'syscall' in error)
+      throw new CliError(`cannot write the token file: ${error.message}`)
     if (error instanceof StoreError && error.kind === 'conflict') throw new ConflictError(error.message)
     if (error instanceof StoreError) throw new CliError(error.message)
     throw error

@@ -10,15 +10,19 @@ import { ADMIN, defineRoute } from '../define-route.js'
 
 const DEFAULT_PAGE_SIZE = 100
 
-/** A token cursor: base64url JSON of the id of the token a page continues from. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/** A token cursor: base64url JSON naming the token a page continues from (`token`: its id). */
 function encodeTokenCursor(id: string): string {
-  return Buffer.from(JSON.stringify({ id })).toString('base64url')
+  return Buffer.from(JSON.stringify({ token: id })).toString('base64url')
 }
 
+/** The token id of a cursor this list made; any other (another list's, a forged one) is a 400. */
 function decodeTokenCursor(cursor: string, field: string): string {
   try {
-    const { id } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { id?: unknown }
-    if (typeof id === 'string') return id
+    const decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { token?: unknown } | null
+    const id = decoded?.token
+    if (typeof id === 'string' && UUID.test(id) && Object.keys(decoded ?? {}).length === 1) return id
   } catch {
     // falls through to the 400 below
   }

@@ -3,7 +3,7 @@
 
 import { PullQuery } from '../../../contract/audit-logs.js'
 import { authOf } from '../../auth/request-auth.js'
-import { accepts } from '../../media-type.js'
+import { qualityOf } from '../../media-type.js'
 import type { PullRequest } from '../../services/pull.js'
 import { pullPage } from '../../services/pull.js'
 import { defineRoute, READERS } from '../define-route.js'
@@ -19,7 +19,9 @@ export const route = defineRoute({
   handler: async (request, reply, services) => {
     const page = await pullPage(services, authOf(request).org.id, request.query as PullRequest)
     const lines = page.events.map((event) => event.line)
-    if (accepts(request.headers.accept, 'application/x-ndjson')) {
+    // NDJSON when the client asks for it at least as much as for JSON (q=0 refuses it).
+    const ndjson = qualityOf(request.headers.accept, 'application/x-ndjson')
+    if (ndjson > 0 && ndjson >= qualityOf(request.headers.accept, 'application/json')) {
       const links = [page.next && `<${page.next}>; rel="next"`, page.previous && `<${page.previous}>; rel="prev"`]
       const link = links.filter((value) => value !== null).join(', ')
       if (link !== '') reply.header('link', link)

@@ -1,24 +1,16 @@
-// Owns the Fastify application: strict JSON parsing, one trace id per request (header, logs,
-// problems, audit events), problem+json for every error, 404/405 without events, and the routes
-// with their auth and access hooks.
+// Owns the Fastify application: one trace id per request (header, logs, problems, audit events),
+// problem+json for every error, 404/405 without events, time limits and TLS, and the routes with
+// their body rules (request-bodies.ts) and their auth and access hooks.
 
 import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import Fastify from 'fastify'
-import { findDuplicateKey } from '../core/json-duplicates.js'
 import { drawTraceId } from '../core/trace-id.js'
 import { trustedProxies } from './auth/client-address.js'
 import { accessHook, protectHook } from './auth/protect.js'
-import { mediaTypeOf, requireUtf8Charset } from './media-type.js'
-import {
-  answerClientError,
-  badRequest,
-  decodeUtf8Body,
-  ProblemError,
-  registerProblemHandlers,
-  sendProblem,
-} from './problem.js'
+import { answerClientError, registerProblemHandlers, sendProblem } from './problem.js'
+import { acceptBodilessRequests, acceptJsonBodies, refuseBody } from './request-bodies.js'
 import type { RouteDefinition } from './routes/define-route.js'
 import { routes } from './routes/index.js'
 import { liveStreamsOf } from './services/live-stream.js'
@@ -35,25 +27,6 @@ export const REQUEST_TIMEOUT_MS = 120_000
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false }
 
-function parseJsonStrictly(request: FastifyRequest, raw: Buffer): unknown {
-  // A POST that needs no body may still say application/json (SPEC.md §5.1): empty means none.
-  if (raw.length === 0) return undefined
-  const encoding = request.headers['content-encoding']
-  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
-    throw new ProblemError(415, `Content-Encoding ${encoding} is accepted only by POST /v1/audit-events`)
-  }
-  requireUtf8Charset(request.headers['content-type'])
-  const body = decodeUtf8Body(raw)
-  const parsed: unknown = JSON.parse(body)
-  const duplicate = findDuplicateKey(body)
-  if (duplicate !== null) {
-    throw badRequest([
-      { field: 'body', rule: 'invalid', reason: `has the key "${duplicate}" more than once`, source: 'body' },
-    ])
-  }
-  return parsed
-}
-
 /**
  * The certificate and key to serve TLS with. A key that is not the certificate's fails the start
  * (Node would listen, then fail every handshake when their algorithms differ).
@@ -65,36 +38,6 @@ function tlsFiles(tls: { readonly cert: string; readonly key: string }): { cert:
     throw new Error(`--tls-key ${tls.key} is not the private key of the certificate in --tls-cert ${tls.cert}`)
   }
   return { cert, key }
-}
-
-/**
- * A POST without a body is accepted whatever its Content-Type says (SPEC.md §5.1); a body of a
- * type the scope has no parser for is refused.
- */
-function acceptBodilessRequests(scope: FastifyInstance): void {
-  scope.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
-    if ((body as Buffer).length === 0) done(null, undefined)
-    else {
-      const type = mediaTypeOf(request.headers['content-type'])
-      done(new ProblemError(415, `Unsupported Content-Type ${type}; send application/json`), undefined)
-    }
-  })
-}
-
-/** A route that takes no body refuses one with members (`{}` or none is fine), rather than ignore it. */
-async function refuseBody(request: FastifyRequest): Promise<void> {
-  const { body } = request
-  if (body === undefined || (isPlainObject(body) && Object.keys(body).length === 0)) return
-  const members = isPlainObject(body) ? Object.keys(body) : []
-  throw badRequest(
-    members.length > 0
-      ? members.map((field) => ({ field, rule: 'unknown_property', reason: 'is not a known property', source: 'body' }))
-      : [{ field: 'body', rule: 'type', reason: 'must be empty or {}: this request takes no body', source: 'body' }],
-  )
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /** Matches a concrete path against route patterns, to tell 405 (known path) from 404. */
@@ -128,16 +71,7 @@ export async function buildApp(services: Services, log: LogDestination): Promise
   app.setValidatorCompiler(validatorCompiler())
   app.decorateRequest('auth', null)
   app.decorateRequest('auditTrail', null)
-  // Only JSON is accepted (SPEC.md §5.1); Fastify's built-in text/plain parser would let other types through.
-  app.removeAllContentTypeParsers()
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-    try {
-      done(null, parseJsonStrictly(request, body as Buffer))
-    } catch (error) {
-      done(error as Error, undefined)
-    }
-  })
-  acceptBodilessRequests(app)
+  acceptJsonBodies(app)
   app.addHook('onRequest', async (request, reply) => {
     reply.header('konnect-audit-trace-id', String(request.id))
   })

@@ -1,13 +1,11 @@
 // Benchmark of PostgreSQL ingest (target: >= 10,000 events/s durable with one replica): durable
 // ingest events/s (100 events a request) of `serve --database` with one replica and with two on
 // one schema sharing the load, each against SQLite ingest measured in the same run.
-// KA_BENCH_PG_EVENTS events a case; each PostgreSQL case gets a fresh ka_bench_<hex> schema in
+// KA_BENCH_PG_EVENTS events a case; each PostgreSQL case gets a fresh ka_<hex> schema in
 // TEST_DATABASE_URL, dropped afterwards. Unreachable (or KONNECT_AUDIT_SKIP_PG=1) skips them.
 
-import { randomBytes } from 'node:crypto'
-import pg from 'pg'
 import { afterAll, bench, describe } from 'vitest'
-import { requirePostgres, SKIP_POSTGRES, TEST_DATABASE_URL } from '../test/helpers/postgres.js'
+import { dropTestSchemas, freshSchemaUrl, requirePostgres, SKIP_POSTGRES } from '../test/helpers/postgres.js'
 import type { ServerProcess } from './server-process.js'
 import { INGEST_CONNECTIONS, ingestEvents, startServerProcess } from './server-process.js'
 import { report } from './support.js'
@@ -32,19 +30,10 @@ const skipPostgres = await postgresSkipReason()
 
 /** Runs `fn` with the URL of a fresh schema (search_path in the URL's options), dropped afterwards. */
 async function withFreshSchema<T>(fn: (databaseUrl: string) => Promise<T>): Promise<T> {
-  const schema = `ka_bench_${randomBytes(6).toString('hex')}`
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL })
-  await client.connect()
   try {
-    await client.query(`CREATE SCHEMA ${schema}`)
-    try {
-      const separator = TEST_DATABASE_URL.includes('?') ? '&' : '?'
-      return await fn(`${TEST_DATABASE_URL}${separator}options=-c%20search_path%3D${schema}`)
-    } finally {
-      await client.query(`DROP SCHEMA ${schema} CASCADE`)
-    }
+    return await fn(await freshSchemaUrl())
   } finally {
-    await client.end()
+    await dropTestSchemas()
   }
 }
 

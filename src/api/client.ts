@@ -5,6 +5,7 @@
 
 import type { Dispatcher } from 'undici'
 import { request } from 'undici'
+import { readCapped } from '../util/read-capped.js'
 import { redactedUrl } from '../util/redact-url.js'
 import { VERSION } from '../util/version.js'
 import { ApiError, NetworkError, problemOf } from './errors.js'
@@ -128,7 +129,7 @@ export class ApiClient {
         signal: deadline,
         ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
       })
-      body = await readCapped(result.body)
+      body = await readCapped(result.body, MAX_RESPONSE_BYTES, () => new Error('the answer is larger than 64 MiB'))
     } catch (error) {
       const reason = deadline.aborted ? `no complete answer within ${timeoutMs / 1000} s` : (error as Error).message
       this.options.debug?.(
@@ -153,19 +154,4 @@ export class ApiClient {
 function isCertificateError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code
   return typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code)
-}
-
-/** The body, refused past MAX_RESPONSE_BYTES instead of growing without bound. */
-async function readCapped(body: Dispatcher.ResponseData['body']): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let bytes = 0
-  for await (const chunk of body) {
-    bytes += (chunk as Buffer).length
-    if (bytes > MAX_RESPONSE_BYTES) {
-      body.destroy()
-      throw new Error(`the answer is larger than ${MAX_RESPONSE_BYTES / 1024 / 1024} MiB`)
-    }
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks)
 }

@@ -3,6 +3,7 @@
 
 import { createReadStream } from 'node:fs'
 import { request } from 'undici'
+import { readCapped } from '../util/read-capped.js'
 import { redactedUrl } from '../util/redact-url.js'
 import { CliError, UsageError } from './errors.js'
 import { isLoopbackUrl } from './loopback.js'
@@ -18,15 +19,9 @@ export interface LoadedJwks {
 const MAX_JWKS_BYTES = 1024 * 1024
 const FETCH_TIMEOUT_MS = 30_000
 
-async function readCapped(chunks: AsyncIterable<Buffer>, what: string): Promise<string> {
-  const parts: Buffer[] = []
-  let total = 0
-  for await (const chunk of chunks) {
-    total += chunk.length
-    if (total > MAX_JWKS_BYTES) throw new CliError(`${what} is larger than 1 MiB; is it really a JWKS?`)
-    parts.push(chunk)
-  }
-  return Buffer.concat(parts).toString('utf8')
+async function readJwksText(chunks: AsyncIterable<Uint8Array>, what: string): Promise<string> {
+  const tooLarge = () => new CliError(`${what} is larger than 1 MiB; is it really a JWKS?`)
+  return (await readCapped(chunks, MAX_JWKS_BYTES, tooLarge)).toString('utf8')
 }
 
 async function fetchJwks(url: URL, token: string | undefined): Promise<string> {
@@ -40,7 +35,7 @@ async function fetchJwks(url: URL, token: string | undefined): Promise<string> {
       await response.body.dump()
       throw new CliError(`fetching the JWKS from ${redactedUrl(url.href)} failed: HTTP ${response.statusCode}`)
     }
-    return await readCapped(response.body, `the JWKS at ${redactedUrl(url.href)}`)
+    return await readJwksText(response.body, `the JWKS at ${redactedUrl(url.href)}`)
   } catch (error) {
     if (error instanceof CliError) throw error
     const reason = !(error instanceof Error)
@@ -100,7 +95,7 @@ export async function loadJwks(jwks: string | undefined, target: ServerTarget): 
     return { text: await fetchJwks(url, undefined), source: 'url' }
   }
   try {
-    return { text: await readCapped(createReadStream(jwks), `JWKS file ${jwks}`), source: 'file' }
+    return { text: await readJwksText(createReadStream(jwks), `JWKS file ${jwks}`), source: 'file' }
   } catch (error) {
     if (error instanceof CliError) throw error
     throw new CliError(`cannot read JWKS file ${jwks}: ${(error as Error).message}`)

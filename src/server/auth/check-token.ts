@@ -14,7 +14,12 @@ export async function checkToken(authorization: string | undefined, store: Store
   if (secret === undefined || !isWellFormedToken(secret)) return { outcome: 'invalid', token: null }
   const token = await store.findTokenByHash(hashTokenSecret(secret))
   if (!token) return { outcome: 'not_found', token: null }
-  if (token.revokedAt !== null) return { outcome: 'revoked', token }
-  if (token.expiresAt !== null && token.expiresAt <= nowMs) return { outcome: 'expired', token }
-  return { outcome: 'success', token }
+  return { outcome: standingOf(token, nowMs), token }
+}
+
+/** Whether a stored token may act at `nowMs`: revoked first, then expired. */
+export function standingOf(token: TokenRecord, nowMs: number): 'success' | 'expired' | 'revoked' {
+  if (token.revokedAt !== null) return 'revoked'
+  if (token.expiresAt !== null && token.expiresAt <= nowMs) return 'expired'
+  return 'success'
 }

@@ -155,7 +155,7 @@ function invalidKey(reason: string, bound: Pick<InvalidParameter, 'rule' | 'mini
 /** SPEC.md §5.4: 1–255 printable ASCII characters (space included); null when the header is absent. */
 function idempotencyKeyOf(header: string | string[] | undefined): string | null {
   if (header === undefined) return null
-  const key = Array.isArray(header) ? header.join(', ') : header
+  const key = headerText(header)
   if (key.length === 0) throw invalidKey('must not be empty', { rule: 'min_length', minimum: 1 })
   if (key.length > IDEMPOTENCY_KEY_MAX_LENGTH) {
     const reason = `must be at most ${IDEMPOTENCY_KEY_MAX_LENGTH} characters`

@@ -7,7 +7,9 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { FastifyBaseLogger, FastifyReply } from 'fastify'
 import type { EventQuery, TokenRecord } from '../../store/store.js'
+import { standingOf } from '../auth/check-token.js'
 import { ProblemError } from '../problem.js'
+import { renewalIntervalMs } from '../workers/work-lease.js'
 import type { Services } from './services.js'
 import { auditFrame, gapFrame, KEEP_ALIVE_FRAME, lineRendererFor, RETRY_FRAME } from './stream-frames.js'
 import type { StreamParams, StreamStart } from './stream-start.js'
@@ -68,6 +70,8 @@ class LiveStream {
   private readonly stops: Array<() => void> = []
   private readonly filters: Pick<EventQuery, 'type' | 'tsGte'>
   private tokenCheckedAtMs: number
+  /** The stream's token as last read from the store. */
+  private token: TokenRecord
 
   constructor(
     private readonly response: ServerResponse,
@@ -79,11 +83,12 @@ class LiveStream {
     this.afterSequence = plan.start.afterSequence
     this.filters = filtersOf(plan.params)
     this.tokenCheckedAtMs = services.clock.now()
+    this.token = plan.token
   }
 
   /** True if the stream was opened with this token. */
   usesToken(tokenId: string): boolean {
-    return this.plan.token.id === tokenId
+    return this.token.id === tokenId
   }
 
   begin(headers: OutgoingHttpHeaders, timing: StreamTiming): void {
@@ -141,15 +146,16 @@ class LiveStream {
     this.end()
   }
 
-  /** Expiry is checked on every look; revocation (a store read) at most every TOKEN_RECHECK_MS. */
+  /** Checked on every look, with the token read back from the store at most every TOKEN_RECHECK_MS. */
   private async tokenStillValid(): Promise<boolean> {
-    const { token } = this.plan
     const nowMs = this.services.clock.now()
-    if (token.expiresAt !== null && token.expiresAt <= nowMs) return false
-    if (nowMs - this.tokenCheckedAtMs < TOKEN_RECHECK_MS) return true
-    this.tokenCheckedAtMs = nowMs
-    const current = await this.services.store.findTokenByHash(token.secretHash)
-    return current !== null && current.revokedAt === null
+    if (nowMs - this.tokenCheckedAtMs >= TOKEN_RECHECK_MS) {
+      this.tokenCheckedAtMs = nowMs
+      const current = await this.services.store.findTokenByHash(this.token.secretHash)
+      if (current === null) return false
+      this.token = current
+    }
+    return standingOf(this.token, nowMs) === 'success'
   }
 
   private wake(): void {
@@ -185,7 +191,7 @@ class LiveStream {
     const { store, signers } = this.services
     const { orgId, params } = this.plan
     if (!(await this.tokenStillValid())) {
-      this.log.info({ tokenId: this.plan.token.id }, 'live stream ended: its token expired or was revoked')
+      this.log.info({ tokenId: this.token.id }, 'live stream ended: its token expired or was revoked')
       this.end()
       return
     }
@@ -309,17 +315,14 @@ export class LiveStreams {
   /** Renews this server's counts every third of the lease while it has streams open. */
   private startHeartbeat(log: FastifyBaseLogger): void {
     if (this.stopHeartbeat !== null) return
-    const heartbeat = setInterval(
-      () => {
-        if (this.byOrg.size === 0) {
-          clearInterval(heartbeat)
-          this.stopHeartbeat = null
-          return
-        }
-        this.recordCounts([...this.byOrg.keys()], log)
-      },
-      Math.floor(this.services.replica.leaseMs / 3),
-    )
+    const heartbeat = setInterval(() => {
+      if (this.byOrg.size === 0) {
+        clearInterval(heartbeat)
+        this.stopHeartbeat = null
+        return
+      }
+      this.recordCounts([...this.byOrg.keys()], log)
+    }, renewalIntervalMs(this.services.replica.leaseMs))
     heartbeat.unref()
     this.stopHeartbeat = () => clearInterval(heartbeat)
   }

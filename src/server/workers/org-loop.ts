@@ -11,7 +11,7 @@ import { WebhookSender } from '../outbound/webhook-sender.js'
 import type { SignerCache } from '../services/signers.js'
 import type { DeliveryTimer } from './timer.js'
 import type { LeaseSettings } from './work-lease.js'
-import { WorkLease } from './work-lease.js'
+import { renewalIntervalMs, WorkLease } from './work-lease.js'
 
 /**
  * How often every org is looked at even without a wake-up (SPEC.md §6.5's polling fallback; another
@@ -150,7 +150,7 @@ export abstract class OrgLoop<W extends LoopWait, O extends OrgLoopOptions> {
    */
   private heartbeat(attempt: AbortController): () => void {
     const { timer, lease, log } = this.options
-    return timer.every(Math.max(1, Math.floor(lease.leaseMs / 3)), () => {
+    return timer.every(renewalIntervalMs(lease.leaseMs), () => {
       this.lease?.hold().then(
         (held) => {
           if (!held) attempt.abort()

@@ -13,6 +13,11 @@ export interface LeaseSettings {
   readonly leaseMs: number
 }
 
+/** How often a lease, and whatever a server keeps alive beside it, is renewed: each third of its term. */
+export function renewalIntervalMs(leaseMs: number): number {
+  return Math.max(1, Math.floor(leaseMs / 3))
+}
+
 export class WorkLease {
   /** The clock time from which the lease is renewed before work goes on; null = not held. */
   private renewAtMs: number | null = null
@@ -32,7 +37,7 @@ export class WorkLease {
     this.renewAtMs = null
     const { holder, leaseMs } = this.settings
     const held = await this.store.claimLease({ orgId: this.orgId, work: this.work, holder, nowMs, leaseMs })
-    if (held) this.renewAtMs = nowMs + Math.floor(leaseMs / 3)
+    if (held) this.renewAtMs = nowMs + renewalIntervalMs(leaseMs)
     return held
   }
 
